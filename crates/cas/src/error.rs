@@ -1,0 +1,93 @@
+//! Errors of the store: each names the path and, where the user can act, ends with a hint.
+
+use std::io;
+use std::path::PathBuf;
+
+/// A failure of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O failure on a path of the store.
+    #[error("failed to {action} `{path}`")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A filesystem operation of `cargo-store-fs` failed.
+    #[error(transparent)]
+    Filesystem(#[from] cargo_store_fs::Error),
+    /// The index could not be read or written.
+    #[error("the store index `{path}` could not be used: {source}\nhint: if it is corrupt, move it away; the store will start a new index")]
+    Index {
+        /// The index file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The index was written by a newer cargo-store.
+    #[error("the store index `{path}` has schema version {found}, newer than this cargo-store understands ({supported})\nhint: upgrade cargo-store, or use another store with `--store`")]
+    NewerSchema {
+        /// The index file.
+        path: PathBuf,
+        /// The version found.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// The store directory belongs to another user or is writable by others.
+    #[error("the store `{path}` {problem}\nhint: {hint}")]
+    Unsafe {
+        /// The store directory.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+        /// What to do.
+        hint: String,
+    },
+    /// The store was written with a newer on-disk layout.
+    #[error("the store `{path}` has layout version {found}, this cargo-store understands {supported}\nhint: upgrade cargo-store, or use another store with `--store`")]
+    NewerLayout {
+        /// The store directory.
+        path: PathBuf,
+        /// The version found.
+        found: String,
+        /// The version this build writes.
+        supported: u32,
+    },
+    /// A file changed between the moment it was hashed and the moment it was stored.
+    #[error("`{path}` changed while it was being stored")]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
+    /// No store location could be determined.
+    #[error("no store location: neither CARGO_STORE_DIR, XDG_CACHE_HOME nor HOME is set\nhint: pass `--store DIR` or set CARGO_STORE_DIR")]
+    NoLocation,
+}
+
+impl Error {
+    /// Wraps an I/O error with the action and path it happened on.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Adds [`Error::io`] context to an `io::Result`.
+pub(crate) trait Context<T> {
+    fn context(self, action: &'static str, path: impl Into<PathBuf>) -> crate::Result<T>;
+}
+
+impl<T> Context<T> for io::Result<T> {
+    fn context(self, action: &'static str, path: impl Into<PathBuf>) -> crate::Result<T> {
+        self.map_err(|source| Error::io(action, path, source))
+    }
+}

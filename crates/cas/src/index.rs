@@ -1,0 +1,633 @@
+//! The SQLite index: objects, unit manifests, the dependency graph between units, and roots.
+//!
+//! Every query is a `prepare_cached` statement, every command commits once, and writes happen
+//! in `IMMEDIATE` transactions so that concurrent commands queue on SQLite's `busy_timeout`
+//! instead of failing on a lock upgrade.
+
+use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cargo_store_fs::FileClass;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::{Error, ObjectId};
+
+/// The migrations, in order; the index's `user_version` is how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/0001_initial.sql")];
+
+/// An object as the index knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectRecord {
+    /// Its identity.
+    pub id: ObjectId,
+    /// Size of the object file.
+    pub size: u64,
+    /// Modification time of the object file, ns.
+    pub modified_ns: i64,
+    /// Inode of the object file.
+    pub inode: u64,
+}
+
+/// One file of a unit to be stored.
+#[derive(Debug, Clone)]
+pub struct ManifestEntry {
+    /// The path relative to the unit's place, as raw bytes.
+    pub path: Vec<u8>,
+    /// The object holding its bytes; `None` for an empty file.
+    pub object: Option<ObjectId>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// Modification time, ns.
+    pub modified_ns: i64,
+    /// What the file is.
+    pub class: FileClass,
+    /// Files of the unit sharing a number were one inode.
+    pub link_group: Option<u32>,
+}
+
+/// A package as units are filed under it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PackageKey {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Source (registry or git).
+    pub source: String,
+}
+
+/// A unit to be stored.
+#[derive(Debug, Clone)]
+pub struct NewUnit {
+    /// The full unit key.
+    pub key: String,
+    /// The toolchain namespace.
+    pub toolchain: String,
+    /// `legacy` or `per-unit`.
+    pub layout: String,
+    /// The place, e.g. `debug`.
+    pub place: String,
+    /// `<pkg>-<hash>`.
+    pub name: String,
+    /// `lib`, `proc-macro`, `build-script`, `build-script-run`.
+    pub kind: String,
+    /// The fingerprint hash file name.
+    pub target: String,
+    /// The fingerprint hex.
+    pub fingerprint: String,
+    /// The package it was built from.
+    pub package: PackageKey,
+    /// Total size of its files.
+    pub bytes: u64,
+    /// Its files.
+    pub files: Vec<ManifestEntry>,
+    /// The keys of its direct dependencies (already stored or stored in the same transaction
+    /// before it).
+    pub dependencies: Vec<String>,
+}
+
+/// A file of a stored unit.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    /// The path relative to the unit's place, as raw bytes.
+    pub path: Vec<u8>,
+    /// The object; `None` for an empty file.
+    pub object: Option<ObjectRecord>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// Modification time, ns.
+    pub modified_ns: i64,
+    /// What the file is.
+    pub class: FileClass,
+    /// Files sharing a number are hard links to each other.
+    pub link_group: Option<u32>,
+}
+
+impl StoredFile {
+    /// The path as a `Path`.
+    pub fn path(&self) -> &Path {
+        Path::new(std::ffi::OsStr::from_bytes(&self.path))
+    }
+}
+
+/// A stored unit with its manifest.
+#[derive(Debug, Clone)]
+pub struct StoredUnit {
+    /// Row id.
+    pub id: i64,
+    /// Full key.
+    pub key: String,
+    /// `legacy` or `per-unit`.
+    pub layout: String,
+    /// The place.
+    pub place: String,
+    /// `<pkg>-<hash>`.
+    pub name: String,
+    /// Kind name.
+    pub kind: String,
+    /// The package.
+    pub package: PackageKey,
+    /// Total bytes.
+    pub bytes: u64,
+    /// When it was last ingested or checked out, seconds.
+    pub last_used: i64,
+    /// Row ids of its direct dependencies.
+    pub dependencies: Vec<i64>,
+    /// Its files.
+    pub files: Vec<StoredFile>,
+}
+
+/// Counts for `status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Objects.
+    pub objects: u64,
+    /// Units.
+    pub units: u64,
+    /// Roots.
+    pub roots: u64,
+    /// Sum of object sizes.
+    pub object_bytes: u64,
+}
+
+/// The open index.
+pub struct Index {
+    connection: Connection,
+    path: PathBuf,
+}
+
+fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |source| Error::Index {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+impl Index {
+    /// Opens (creating and migrating as needed) the index at `path`.
+    pub fn open(path: &Path) -> crate::Result<Index> {
+        let error = sql_error(path);
+        let mut connection = Connection::open(path).map_err(&error)?;
+        connection.busy_timeout(Duration::from_secs(60)).map_err(&error)?;
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(&error)?;
+        migrate(&mut connection, path)?;
+        Ok(Index {
+            connection,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The row ids of the units among `keys` that are stored.
+    pub fn unit_ids<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> crate::Result<HashMap<String, i64>> {
+        let error = sql_error(&self.path);
+        let mut statement = self.connection.prepare_cached("SELECT id FROM units WHERE key = ?1").map_err(&error)?;
+        let mut found = HashMap::new();
+        for key in keys {
+            if let Some(id) = statement.query_row([key], |row| row.get(0)).optional().map_err(&error)? {
+                found.insert(key.to_owned(), id);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The records of the objects among `ids` that are stored.
+    pub fn objects<'i>(&self, ids: impl IntoIterator<Item = &'i ObjectId>) -> crate::Result<HashMap<ObjectId, ObjectRecord>> {
+        let error = sql_error(&self.path);
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT size, mtime_ns, inode FROM objects WHERE hash = ?1 AND executable = ?2")
+            .map_err(&error)?;
+        let mut found = HashMap::new();
+        for id in ids {
+            let record = statement
+                .query_row(params![&id.hash[..], id.executable], |row| {
+                    Ok(ObjectRecord {
+                        id: *id,
+                        size: to_u64(row.get(0)?),
+                        modified_ns: row.get(1)?,
+                        inode: to_u64(row.get(2)?),
+                    })
+                })
+                .optional()
+                .map_err(&error)?;
+            if let Some(record) = record {
+                found.insert(*id, record);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Counts of objects, units and roots, and the bytes of all objects.
+    pub fn totals(&self) -> crate::Result<Totals> {
+        let error = sql_error(&self.path);
+        let count = |sql: &str| -> crate::Result<i64> {
+            self.connection.query_row(sql, [], |row| row.get(0)).map_err(&error)
+        };
+        Ok(Totals {
+            objects: to_u64(count("SELECT count(*) FROM objects")?),
+            units: to_u64(count("SELECT count(*) FROM units")?),
+            roots: to_u64(count("SELECT count(*) FROM roots")?),
+            object_bytes: to_u64(count("SELECT coalesce(sum(size), 0) FROM objects")?),
+        })
+    }
+
+    /// Starts the one write transaction of a command.
+    pub fn transaction(&mut self) -> crate::Result<IndexTransaction<'_>> {
+        let error = sql_error(&self.path);
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&error)?;
+        Ok(IndexTransaction {
+            transaction,
+            path: &self.path,
+        })
+    }
+}
+
+/// Applies the migrations the index has not seen, in one exclusive transaction.
+fn migrate(connection: &mut Connection, path: &Path) -> crate::Result<()> {
+    let error = sql_error(path);
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Exclusive)
+        .map_err(&error)?;
+    let version: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(&error)?;
+    let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if version > supported {
+        return Err(Error::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported,
+        });
+    }
+    for migration in &MIGRATIONS[usize::try_from(version).unwrap_or(0)..] {
+        transaction.execute_batch(migration).map_err(&error)?;
+    }
+    transaction
+        .pragma_update(None, "user_version", supported)
+        .map_err(&error)?;
+    transaction.commit().map_err(&error)
+}
+
+/// The write transaction of one command.
+pub struct IndexTransaction<'a> {
+    transaction: rusqlite::Transaction<'a>,
+    path: &'a Path,
+}
+
+impl IndexTransaction<'_> {
+    fn error(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        sql_error(self.path)
+    }
+
+    /// Records an object (if it is not recorded yet) and returns its row id.
+    pub fn insert_object(&self, record: &ObjectRecord, now: i64) -> crate::Result<i64> {
+        let error = self.error();
+        self.transaction
+            .prepare_cached(
+                "INSERT INTO objects (hash, executable, size, mtime_ns, inode, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash, executable) DO NOTHING",
+            )
+            .map_err(&error)?
+            .execute(params![
+                &record.id.hash[..],
+                record.id.executable,
+                to_i64(record.size),
+                record.modified_ns,
+                to_i64(record.inode),
+                now
+            ])
+            .map_err(&error)?;
+        self.transaction
+            .prepare_cached("SELECT id FROM objects WHERE hash = ?1 AND executable = ?2")
+            .map_err(&error)?
+            .query_row(params![&record.id.hash[..], record.id.executable], |row| row.get(0))
+            .map_err(&error)
+    }
+
+    /// Stores a unit with its manifest and dependencies; returns its row id (the existing one
+    /// if a concurrent command stored the same key first). Every object of the manifest must
+    /// have been inserted in this transaction or before.
+    pub fn insert_unit(&self, unit: &NewUnit, now: i64) -> crate::Result<i64> {
+        let error = self.error();
+        if let Some(id) = self
+            .transaction
+            .prepare_cached("SELECT id FROM units WHERE key = ?1")
+            .map_err(&error)?
+            .query_row([&unit.key], |row| row.get::<_, i64>(0))
+            .optional()
+            .map_err(&error)?
+        {
+            return Ok(id);
+        }
+        self.transaction
+            .prepare_cached(
+                "INSERT INTO units (key, toolchain, layout, place, name, kind, target, fingerprint,
+                    package_name, package_version, package_source, bytes, created_at, last_used)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            )
+            .map_err(&error)?
+            .execute(params![
+                unit.key,
+                unit.toolchain,
+                unit.layout,
+                unit.place,
+                unit.name,
+                unit.kind,
+                unit.target,
+                unit.fingerprint,
+                unit.package.name,
+                unit.package.version,
+                unit.package.source,
+                to_i64(unit.bytes),
+                now
+            ])
+            .map_err(&error)?;
+        let unit_id = self.transaction.last_insert_rowid();
+        let mut object_id = self
+            .transaction
+            .prepare_cached("SELECT id FROM objects WHERE hash = ?1 AND executable = ?2")
+            .map_err(&error)?;
+        let mut insert_file = self
+            .transaction
+            .prepare_cached(
+                "INSERT INTO unit_files (unit_id, path, object_id, size, mode, mtime_ns, class, link_group)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(&error)?;
+        for file in &unit.files {
+            let object: Option<i64> = match &file.object {
+                Some(id) => Some(
+                    object_id
+                        .query_row(params![&id.hash[..], id.executable], |row| row.get(0))
+                        .map_err(&error)?,
+                ),
+                None => None,
+            };
+            insert_file
+                .execute(params![
+                    unit_id,
+                    file.path,
+                    object,
+                    to_i64(file.size),
+                    file.mode,
+                    file.modified_ns,
+                    file.class.code(),
+                    file.link_group
+                ])
+                .map_err(&error)?;
+        }
+        let mut dependency = self
+            .transaction
+            .prepare_cached(
+                "INSERT OR IGNORE INTO unit_dependencies (unit_id, dependency_id)
+                 SELECT ?1, id FROM units WHERE key = ?2",
+            )
+            .map_err(&error)?;
+        for key in &unit.dependencies {
+            if dependency.execute(params![unit_id, key]).map_err(&error)? == 0 {
+                // A dependency that is not stored would make this unit unusable: refuse.
+                return Err(Error::Index {
+                    path: self.path.to_path_buf(),
+                    source: rusqlite::Error::QueryReturnedNoRows,
+                });
+            }
+        }
+        Ok(unit_id)
+    }
+
+    /// Registers (or refreshes) the root at `path` and returns its row id. A root whose
+    /// directory was replaced (another inode) starts over with no units.
+    pub fn register_root(&self, path: &Path, device: u64, inode: u64, now: i64) -> crate::Result<i64> {
+        let error = self.error();
+        let bytes = path.as_os_str().as_bytes();
+        let existing: Option<(i64, i64, i64)> = self
+            .transaction
+            .prepare_cached("SELECT id, device, inode FROM roots WHERE path = ?1")
+            .map_err(&error)?
+            .query_row([bytes], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .optional()
+            .map_err(&error)?;
+        match existing {
+            Some((id, old_device, old_inode)) => {
+                if (old_device, old_inode) != (to_i64(device), to_i64(inode)) {
+                    self.transaction
+                        .prepare_cached("DELETE FROM root_units WHERE root_id = ?1")
+                        .map_err(&error)?
+                        .execute([id])
+                        .map_err(&error)?;
+                }
+                self.transaction
+                    .prepare_cached(
+                        "UPDATE roots SET device = ?2, inode = ?3, last_used = ?4, missing_since = NULL WHERE id = ?1",
+                    )
+                    .map_err(&error)?
+                    .execute(params![id, to_i64(device), to_i64(inode), now])
+                    .map_err(&error)?;
+                Ok(id)
+            }
+            None => {
+                self.transaction
+                    .prepare_cached(
+                        "INSERT INTO roots (path, device, inode, created_at, last_used) VALUES (?1, ?2, ?3, ?4, ?4)",
+                    )
+                    .map_err(&error)?
+                    .execute(params![bytes, to_i64(device), to_i64(inode), now])
+                    .map_err(&error)?;
+                Ok(self.transaction.last_insert_rowid())
+            }
+        }
+    }
+
+    /// Records that the root holds the units, and marks the units used now.
+    pub fn reference(&self, root: i64, units: &[i64], now: i64) -> crate::Result<()> {
+        let error = self.error();
+        let mut reference = self
+            .transaction
+            .prepare_cached("INSERT OR IGNORE INTO root_units (root_id, unit_id) VALUES (?1, ?2)")
+            .map_err(&error)?;
+        let mut touch = self
+            .transaction
+            .prepare_cached("UPDATE units SET last_used = ?2 WHERE id = ?1")
+            .map_err(&error)?;
+        for &unit in units {
+            reference.execute(params![root, unit]).map_err(&error)?;
+            touch.execute(params![unit, now]).map_err(&error)?;
+        }
+        Ok(())
+    }
+
+    /// Every stored unit of the toolchain `toolchain` built from one of `packages`, with its
+    /// manifest and dependencies.
+    pub fn units_for_packages(&self, toolchain: &str, packages: &[PackageKey]) -> crate::Result<Vec<StoredUnit>> {
+        let error = self.error();
+        let mut select_units = self
+            .transaction
+            .prepare_cached(
+                "SELECT id, key, layout, place, name, kind, bytes, last_used FROM units
+                 WHERE toolchain = ?1 AND package_name = ?2 AND package_version = ?3 AND package_source = ?4",
+            )
+            .map_err(&error)?;
+        let mut select_files = self
+            .transaction
+            .prepare_cached(
+                "SELECT f.path, f.size, f.mode, f.mtime_ns, f.class, f.link_group,
+                        o.hash, o.executable, o.size, o.mtime_ns, o.inode
+                 FROM unit_files f LEFT JOIN objects o ON o.id = f.object_id
+                 WHERE f.unit_id = ?1",
+            )
+            .map_err(&error)?;
+        let mut select_dependencies = self
+            .transaction
+            .prepare_cached("SELECT dependency_id FROM unit_dependencies WHERE unit_id = ?1")
+            .map_err(&error)?;
+        let mut units = Vec::new();
+        for package in packages {
+            let rows = select_units
+                .query_map(params![toolchain, package.name, package.version, package.source], |row| {
+                    Ok(StoredUnit {
+                        id: row.get(0)?,
+                        key: row.get(1)?,
+                        layout: row.get(2)?,
+                        place: row.get(3)?,
+                        name: row.get(4)?,
+                        kind: row.get(5)?,
+                        package: package.clone(),
+                        bytes: to_u64(row.get(6)?),
+                        last_used: row.get(7)?,
+                        dependencies: Vec::new(),
+                        files: Vec::new(),
+                    })
+                })
+                .map_err(&error)?;
+            for unit in rows {
+                units.push(unit.map_err(&error)?);
+            }
+        }
+        for unit in &mut units {
+            unit.files = select_files
+                .query_map([unit.id], |row| {
+                    let hash: Option<Vec<u8>> = row.get(6)?;
+                    let object = match hash.and_then(|hash| <[u8; 32]>::try_from(hash).ok()) {
+                        Some(hash) => Some(ObjectRecord {
+                            id: ObjectId {
+                                hash,
+                                executable: row.get(7)?,
+                            },
+                            size: to_u64(row.get(8)?),
+                            modified_ns: row.get(9)?,
+                            inode: to_u64(row.get(10)?),
+                        }),
+                        None => None,
+                    };
+                    Ok(StoredFile {
+                        path: row.get(0)?,
+                        size: to_u64(row.get(1)?),
+                        mode: row.get(2)?,
+                        modified_ns: row.get(3)?,
+                        class: FileClass::from_code(row.get(4)?).unwrap_or(FileClass::Metadata),
+                        link_group: row.get(5)?,
+                        object,
+                    })
+                })
+                .map_err(&error)?
+                .collect::<Result<_, _>>()
+                .map_err(&error)?;
+            unit.dependencies = select_dependencies
+                .query_map([unit.id], |row| row.get(0))
+                .map_err(&error)?
+                .collect::<Result<_, _>>()
+                .map_err(&error)?;
+        }
+        Ok(units)
+    }
+
+    /// Commits the transaction.
+    pub fn commit(self) -> crate::Result<()> {
+        let path = self.path;
+        self.transaction.commit().map_err(sql_error(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() -> crate::Result<()> {
+        let directory = tempfile::tempdir().map_err(|e| Error::io("create", "tempdir", e))?;
+        let path = directory.path().join("index.sqlite");
+        drop(Index::open(&path)?);
+        let index = Index::open(&path)?;
+        let version: i64 = index
+            .connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(sql_error(&path))?;
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        Ok(())
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() -> crate::Result<()> {
+        let directory = tempfile::tempdir().map_err(|e| Error::io("create", "tempdir", e))?;
+        let path = directory.path().join("index.sqlite");
+        let connection = Connection::open(&path).map_err(sql_error(&path))?;
+        connection.pragma_update(None, "user_version", 99).map_err(sql_error(&path))?;
+        drop(connection);
+        assert!(matches!(Index::open(&path), Err(Error::NewerSchema { found: 99, .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn a_referenced_object_cannot_be_deleted() -> crate::Result<()> {
+        let directory = tempfile::tempdir().map_err(|e| Error::io("create", "tempdir", e))?;
+        let path = directory.path().join("index.sqlite");
+        let mut index = Index::open(&path)?;
+        let id = ObjectId::of_bytes(b"bytes", false);
+        let transaction = index.transaction()?;
+        transaction.insert_object(&ObjectRecord { id, size: 5, modified_ns: 1, inode: 2 }, 0)?;
+        let unit = NewUnit {
+            key: "k".into(),
+            toolchain: "t".into(),
+            layout: "legacy".into(),
+            place: "debug".into(),
+            name: "a-0123456789abcdef".into(),
+            kind: "lib".into(),
+            target: "lib-a".into(),
+            fingerprint: "0123456789abcdef".into(),
+            package: PackageKey { name: "a".into(), version: "1.0.0".into(), source: "registry+x".into() },
+            bytes: 5,
+            files: vec![ManifestEntry {
+                path: b"deps/liba-0123456789abcdef.rlib".to_vec(),
+                object: Some(id),
+                size: 5,
+                mode: 0o644,
+                modified_ns: 1,
+                class: FileClass::RustcOutput,
+                link_group: None,
+            }],
+            dependencies: Vec::new(),
+        };
+        transaction.insert_unit(&unit, 0)?;
+        transaction.commit()?;
+        let refused = index.connection.execute("DELETE FROM objects", []);
+        assert!(refused.is_err(), "ON DELETE RESTRICT must protect a listed object");
+        Ok(())
+    }
+}

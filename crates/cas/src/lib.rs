@@ -1,0 +1,58 @@
+//! The content-addressed store: objects on disk, the SQLite index, and the store lock.
+//!
+//! ```text
+//! ~/.cache/cargo-store/            mode 0700, owned by the user
+//!   CACHEDIR.TAG                   so backup tools skip it
+//!   VERSION                        the on-disk layout version ("1")
+//!   .lock                          flock: shared for ingest/checkout, exclusive for gc
+//!   index.sqlite                   objects, units (manifests), dependencies, roots
+//!   objects/ab/cdef…[.x]           one read-only file per blake3 hash (+ executable bit)
+//!   tmp/                           files being written; renamed into objects/ when complete
+//! ```
+//!
+//! # Locking
+//!
+//! Ingest and checkout take the store lock *shared* for their whole run, so any number of them
+//! run at once (and builds in worktrees never wait on each other: cargo-store holds no lock
+//! while cargo runs). Garbage collection takes it *exclusive* for its sweep, so it never deletes
+//! an object that a running ingest is about to reference. SQLite serialises the writes
+//! themselves (WAL mode, `busy_timeout`), and every command commits once.
+//!
+//! # Crash safety
+//!
+//! An object is written under `tmp/`, made read-only with its final mtime, and only then given
+//! its name under `objects/` (without replacing anything there). The index row that references
+//! it is committed after that. So a crash at any point leaves at worst an orphan file, never a
+//! row that points at a missing object. `ON DELETE RESTRICT` from manifests to objects makes the
+//! database itself refuse to drop an object that a unit still lists.
+//!
+//! # Compatibility
+//!
+//! The schema is migrated by an append-only list of SQL files (`migrations/` at the repository
+//! root) keyed by `PRAGMA user_version`, as cargo does for its global cache tracker. An index
+//! written by a newer cargo-store is refused with a clear message instead of being guessed at.
+//!
+//! # Filesystems
+//!
+//! Objects are read-only, but that only stops non-root writers; what actually protects them is
+//! the link policy of `cargo-store-fs`, which never hands out an inode that a build could write
+//! in place.
+
+mod clock;
+mod error;
+mod index;
+mod lock;
+mod object;
+mod store;
+
+pub use clock::now;
+pub use error::Error;
+pub use index::{
+    Index, IndexTransaction, ManifestEntry, NewUnit, ObjectRecord, PackageKey, StoredFile, StoredUnit, Totals,
+};
+pub use lock::Access;
+pub use object::{ObjectId, hash_file};
+pub use store::{Store, StagedObject};
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,370 @@
+//! The store directory: creation, ownership checks, the lock, and writing objects.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use cargo_store_fs::{FileTimes, publish, set_times, temporary_path, write_new};
+
+use crate::error::Context;
+use crate::index::{Index, ObjectRecord};
+use crate::lock::{self, Access};
+use crate::{Error, ObjectId};
+
+/// The on-disk layout version written to `VERSION`.
+pub const STORE_VERSION: u32 = 1;
+
+const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo-store.\n# For information about cache directory tags see https://bford.info/cachedir/\n";
+
+/// An object written by [`Store::store_object`].
+#[derive(Debug, Clone, Copy)]
+pub struct StagedObject {
+    /// What the index should record.
+    pub record: ObjectRecord,
+    /// Whether this call created the object file (rather than finding it there).
+    pub created: bool,
+}
+
+/// An open store, holding the store lock for as long as it lives.
+pub struct Store {
+    root: PathBuf,
+    device: u64,
+    index: Index,
+    _lock: File,
+}
+
+impl Store {
+    /// The store location: `CARGO_STORE_DIR`, else `$XDG_CACHE_HOME/cargo-store`, else
+    /// `~/.cache/cargo-store`.
+    pub fn default_location() -> crate::Result<PathBuf> {
+        let non_empty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+        if let Some(path) = non_empty("CARGO_STORE_DIR") {
+            return Ok(path);
+        }
+        if let Some(cache) = non_empty("XDG_CACHE_HOME").filter(|path| path.is_absolute()) {
+            return Ok(cache.join("cargo-store"));
+        }
+        non_empty("HOME")
+            .map(|home| home.join(".cache").join("cargo-store"))
+            .ok_or(Error::NoLocation)
+    }
+
+    /// Opens the store at `root`, creating it on first use, and takes the store lock.
+    /// `waiting` is called once if the lock is held by another process.
+    pub fn open(root: &Path, access: Access, waiting: &mut dyn FnMut(&str)) -> crate::Result<Store> {
+        let root = prepare(root)?;
+        let lock = lock::acquire(&root.join(".lock"), access, waiting)?;
+        Store::with_lock(root, lock)
+    }
+
+    /// Opens the store only if its lock is free now; `None` if another process holds it.
+    pub fn try_open(root: &Path, access: Access) -> crate::Result<Option<Store>> {
+        let root = prepare(root)?;
+        match lock::try_acquire(&root.join(".lock"), access)? {
+            Some(lock) => Store::with_lock(root, lock).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn with_lock(root: PathBuf, lock: File) -> crate::Result<Store> {
+        let device = fs::metadata(&root).context("read metadata of", &root)?.dev();
+        let index = Index::open(&root.join("index.sqlite"))?;
+        Ok(Store {
+            root,
+            device,
+            index,
+            _lock: lock,
+        })
+    }
+
+    /// The store directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The device the store lives on.
+    pub fn device(&self) -> u64 {
+        self.device
+    }
+
+    /// The index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The index, for writing.
+    pub fn index_mut(&mut self) -> &mut Index {
+        &mut self.index
+    }
+
+    /// The absolute path of an object.
+    pub fn object_path(&self, id: &ObjectId) -> PathBuf {
+        self.root.join(id.relative_path())
+    }
+
+    /// Writes the bytes of `source` into the store as the object `id`, whose hash the caller
+    /// computed from that file, unless the object file exists already.
+    ///
+    /// With `hardlink`, the source inode itself becomes the object (only for files that are
+    /// replaced by rename, never written in place); the link is checked to still be the inode
+    /// `source_inode` with `size` and `times`, so a file replaced since it was hashed is not
+    /// stored under the wrong name. Otherwise the bytes are copied into `tmp/` while being
+    /// hashed again, and the copy is kept only if its hash is `id`. Either way the object gets
+    /// its final name only when complete, read-only and with the mtime `times`.
+    pub fn store_object(
+        &self,
+        source: &Path,
+        id: ObjectId,
+        size: u64,
+        source_inode: u64,
+        times: FileTimes,
+        hardlink: bool,
+    ) -> crate::Result<StagedObject> {
+        let destination = self.object_path(&id);
+        if let Some(record) = self.existing_object(&destination, id, size)? {
+            return Ok(StagedObject { record, created: false });
+        }
+        if let Some(parent) = destination.parent() {
+            fs::create_dir_all(parent).context("create directory", parent)?;
+        }
+        let temporary = temporary_path(&self.root.join("tmp").join("object"));
+        let staged = if hardlink && fs::hard_link(source, &temporary).is_ok() {
+            check_same_file(&temporary, source, source_inode, size, times)
+        } else {
+            copy_verified(source, &temporary, id)
+        }
+        .and_then(|()| {
+            fs::set_permissions(&temporary, fs::Permissions::from_mode(id.mode()))
+                .context("set the permissions of", &temporary)?;
+            Ok(set_times(&temporary, times)?)
+        });
+        if let Err(error) = staged {
+            let _ = fs::remove_file(&temporary);
+            return Err(error);
+        }
+        let created = match publish(&temporary, &destination) {
+            Ok(()) => true,
+            // A concurrent ingest stored the same bytes first: theirs is as good as ours.
+            Err(error) if error.io_error().is_some_and(|e| e.kind() == io::ErrorKind::AlreadyExists) => false,
+            Err(error) => return Err(error.into()),
+        };
+        let metadata = fs::symlink_metadata(&destination).context("read metadata of", &destination)?;
+        Ok(StagedObject {
+            record: ObjectRecord {
+                id,
+                size: metadata.len(),
+                modified_ns: FileTimes::of(&metadata).modified_ns,
+                inode: metadata.ino(),
+            },
+            created,
+        })
+    }
+
+    /// The record of an object file that is already in place with the right size. One with the
+    /// wrong size is damaged: it is moved to `quarantine/` so that it can be written anew.
+    fn existing_object(&self, path: &Path, id: ObjectId, size: u64) -> crate::Result<Option<ObjectRecord>> {
+        let metadata = match fs::symlink_metadata(path) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error).context("read metadata of", path),
+        };
+        if metadata.is_file() && metadata.len() == size {
+            return Ok(Some(ObjectRecord {
+                id,
+                size,
+                modified_ns: FileTimes::of(&metadata).modified_ns,
+                inode: metadata.ino(),
+            }));
+        }
+        let quarantine = self.root.join("quarantine");
+        fs::create_dir_all(&quarantine).context("create directory", &quarantine)?;
+        let target = quarantine.join(format!("{id}.{}", crate::now()));
+        tracing::warn!("object {} is damaged (size {} instead of {size}); moved to {}", path.display(), metadata.len(), target.display());
+        fs::rename(path, &target).context("quarantine", path)?;
+        Ok(None)
+    }
+}
+
+/// Checks that a fresh hard link still is the file that was hashed.
+fn check_same_file(link: &Path, source: &Path, inode: u64, size: u64, times: FileTimes) -> crate::Result<()> {
+    let metadata = fs::symlink_metadata(link).context("read metadata of", link)?;
+    if metadata.ino() != inode || metadata.len() != size || FileTimes::of(&metadata) != times {
+        return Err(Error::Changed {
+            path: source.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Copies `source` to `destination`, hashing on the way; fails if the bytes are not `id`'s.
+fn copy_verified(source: &Path, destination: &Path, id: ObjectId) -> crate::Result<()> {
+    let mut input = File::open(source).context("open", source)?;
+    let mut output = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(destination)
+        .context("create", destination)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let read = input.read(&mut buffer).context("read", source)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        output.write_all(&buffer[..read]).context("write", destination)?;
+    }
+    if hasher.finalize().as_bytes() != &id.hash {
+        return Err(Error::Changed {
+            path: source.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Creates the store layout if needed and checks that it is safe to use.
+fn prepare(root: &Path) -> crate::Result<PathBuf> {
+    let root = std::path::absolute(root).context("resolve", root)?;
+    if let Some(parent) = root.parent() {
+        fs::create_dir_all(parent).context("create directory", parent)?;
+    }
+    match DirBuilder::new().mode(0o700).create(&root) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(error).context("create the store directory", &root),
+    }
+    check_ownership(&root)?;
+    for directory in ["objects", "tmp"] {
+        let path = root.join(directory);
+        match DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error).context("create directory", &path),
+        }
+    }
+    let version_path = root.join("VERSION");
+    match fs::read_to_string(&version_path) {
+        Ok(found) if found.trim() == STORE_VERSION.to_string() => {}
+        Ok(found) => {
+            return Err(Error::NewerLayout {
+                path: root,
+                found: found.trim().to_owned(),
+                supported: STORE_VERSION,
+            });
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            write_if_absent(&version_path, format!("{STORE_VERSION}\n").as_bytes())?;
+        }
+        Err(error) => return Err(error).context("read", &version_path),
+    }
+    let tag = root.join("CACHEDIR.TAG");
+    if !tag.exists() {
+        write_if_absent(&tag, CACHEDIR_TAG.as_bytes())?;
+    }
+    Ok(root)
+}
+
+fn write_if_absent(path: &Path, bytes: &[u8]) -> crate::Result<()> {
+    match write_new(path, bytes, 0o644, None) {
+        Ok(()) => Ok(()),
+        Err(error) if error.io_error().is_some_and(|e| e.kind() == io::ErrorKind::AlreadyExists) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Refuses a store owned by another user, or writable by others: anyone who can write it can
+/// put code into every build that uses it.
+fn check_ownership(root: &Path) -> crate::Result<()> {
+    let metadata = fs::metadata(root).context("read metadata of", root)?;
+    let user = current_user();
+    if metadata.uid() != user {
+        return Err(Error::Unsafe {
+            path: root.to_path_buf(),
+            problem: format!("is owned by user {} but cargo-store runs as user {user}", metadata.uid()),
+            hint: "every user needs a store of their own: set CARGO_STORE_DIR or pass `--store` to a directory you own".to_owned(),
+        });
+    }
+    if metadata.mode() & 0o022 != 0 {
+        return Err(Error::Unsafe {
+            path: root.to_path_buf(),
+            problem: format!("is writable by other users (mode {:o})", metadata.mode() & 0o777),
+            hint: format!("run `chmod 700 {}`", root.display()),
+        });
+    }
+    Ok(())
+}
+
+/// The effective user id of this process.
+#[allow(unsafe_code)]
+fn current_user() -> u32 {
+    // SAFETY: geteuid has no preconditions, cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(root: &Path) -> Store {
+        Store::open(root, Access::Shared, &mut |_| {}).expect("open store")
+    }
+
+    #[test]
+    fn a_new_store_is_private_and_tagged() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let root = directory.path().join("store");
+        let store = open(&root);
+        let mode = fs::metadata(store.root()).expect("stat").mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert!(fs::read_to_string(root.join("CACHEDIR.TAG")).expect("tag").starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
+        assert_eq!(fs::read_to_string(root.join("VERSION")).expect("version").trim(), "1");
+    }
+
+    #[test]
+    fn a_world_writable_store_is_refused() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let root = directory.path().join("store");
+        drop(open(&root));
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o777)).expect("chmod");
+        let error = Store::open(&root, Access::Shared, &mut |_| {}).err().expect("refused");
+        assert!(error.to_string().contains("writable by other users"), "{error}");
+    }
+
+    #[test]
+    fn objects_are_read_only_with_the_recorded_mtime_and_never_clobbered() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let store = open(&directory.path().join("store"));
+        let source = directory.path().join("file");
+        fs::write(&source, b"content").expect("write");
+        let times = FileTimes { modified_ns: 1_650_000_000_000_000_123 };
+        set_times(&source, times).expect("times");
+        let id = ObjectId::of_bytes(b"content", false);
+        let inode = fs::metadata(&source).expect("stat").ino();
+        let first = store.store_object(&source, id, 7, inode, times, false).expect("store");
+        assert!(first.created);
+        let path = store.object_path(&id);
+        let metadata = fs::metadata(&path).expect("stat object");
+        assert_eq!(metadata.mode() & 0o777, 0o444);
+        assert_eq!(FileTimes::of(&metadata), times);
+        assert_ne!(metadata.ino(), inode, "a copy, not the source inode");
+        let second = store.store_object(&source, id, 7, inode, times, false).expect("store again");
+        assert!(!second.created);
+        assert_eq!(second.record.inode, first.record.inode);
+    }
+
+    #[test]
+    fn bytes_that_do_not_match_their_hash_are_not_stored() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let store = open(&directory.path().join("store"));
+        let source = directory.path().join("file");
+        fs::write(&source, b"changed").expect("write");
+        let id = ObjectId::of_bytes(b"original", false);
+        let inode = fs::metadata(&source).expect("stat").ino();
+        let error = store.store_object(&source, id, 7, inode, FileTimes { modified_ns: 0 }, false).err();
+        assert!(matches!(error, Some(Error::Changed { .. })));
+        assert!(!store.object_path(&id).exists());
+        assert_eq!(fs::read_dir(store.root().join("tmp")).expect("tmp").count(), 0);
+    }
+}

@@ -1,0 +1,53 @@
+//! Errors of the Cargo model: each names the path or the command that failed, with a hint.
+
+use std::io;
+use std::path::PathBuf;
+
+/// A failure to read a workspace or a target directory.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `cargo metadata` could not be run or failed.
+    #[error("`cargo metadata` failed for `{manifest}`\n{message}\nhint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`")]
+    Metadata {
+        /// The manifest (or directory) cargo was asked about.
+        manifest: PathBuf,
+        /// What cargo said.
+        message: String,
+    },
+    /// `rustc -vV` could not be run or its output was not understood.
+    #[error("failed to ask `{rustc}` for its version in `{directory}`: {message}\nhint: check that rustc works here (`rustc -vV`), or set RUSTC")]
+    Toolchain {
+        /// The rustc command.
+        rustc: String,
+        /// Where it was run.
+        directory: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A file or directory of the target directory could not be read.
+    #[error("failed to {action} `{path}`")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Adds [`Error::Io`] context to an `io::Result`.
+pub(crate) trait Context<T> {
+    fn context(self, action: &'static str, path: impl Into<PathBuf>) -> crate::Result<T>;
+}
+
+impl<T> Context<T> for io::Result<T> {
+    fn context(self, action: &'static str, path: impl Into<PathBuf>) -> crate::Result<T> {
+        self.map_err(|source| Error::Io {
+            action,
+            path: path.into(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,42 @@
+//! The Cargo model of cargo-store: what is in a target directory, and what may be shared.
+//!
+//! This crate knows Cargo and nothing of the store. From a workspace it finds the target and
+//! build directories ([`Workspace`]), recognises both on-disk layouts ([`Layout`]), enumerates
+//! the build units in them ([`scan`]), decides which of them may be shared between worktrees
+//! ([`eligibility`]) and names them with a [`UnitKey`].
+//!
+//! # Why a unit can move to another worktree
+//!
+//! For a package from a registry or a git repository, Cargo's unit hash (the `-<hash>` in file
+//! names) and fingerprint do not depend on the worktree's path: the source lives at the same
+//! absolute path under `~/.cargo` for every worktree of one user. Cargo then only checks the
+//! filesystem: no dependency output newer than the unit's own output, `OUT_DIR` files not newer
+//! than the dep-info. Files placed with their recorded mtimes pass these checks.
+//!
+//! # What cannot move
+//!
+//! Path packages (workspace members, path dependencies, `[patch]` paths) are fingerprinted by
+//! mtime and keyed by path; sources vendored inside the worktree live at a different path in
+//! each worktree; a build script that tracks an absolute path inside the target directory
+//! would watch the old worktree. Such units, and every unit that depends on one, are
+//! ineligible. The [`Eligibility`] of each unit says why.
+
+mod depinfo;
+mod eligibility;
+mod error;
+mod key;
+mod layout;
+mod toolchain;
+mod unit;
+mod workspace;
+
+pub use eligibility::{Eligibility, SkipReason, Skipped, Verdict, eligibility};
+pub use error::Error;
+pub use key::{LAYOUT_VERSION, UnitKey};
+pub use layout::{Layout, Place, find_places};
+pub use toolchain::Toolchain;
+pub use unit::{Scan, Unit, UnitFile, UnitKind, scan};
+pub use workspace::{Package, PackageId, SourceKind, Workspace};
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
