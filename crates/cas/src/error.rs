@@ -21,7 +21,9 @@ pub enum Error {
     #[error(transparent)]
     Filesystem(#[from] cargo_store_fs::Error),
     /// The index could not be read or written.
-    #[error("the store index `{path}` could not be used: {source}\nhint: if it is corrupt, move it away; the store will start a new index")]
+    #[error(
+        "the store index `{path}` could not be used: {source}\nhint: if it is corrupt, move it away; the store will start a new index"
+    )]
     Index {
         /// The index file.
         path: PathBuf,
@@ -30,7 +32,9 @@ pub enum Error {
         source: rusqlite::Error,
     },
     /// The index was written by a newer cargo-store.
-    #[error("the store index `{path}` has schema version {found}, newer than this cargo-store understands ({supported})\nhint: upgrade cargo-store, or use another store with `--store`")]
+    #[error(
+        "the store index `{path}` has schema version {found}, newer than this cargo-store understands ({supported})\nhint: upgrade cargo-store, or use another store with `--store`"
+    )]
     NewerSchema {
         /// The index file.
         path: PathBuf,
@@ -50,7 +54,9 @@ pub enum Error {
         hint: String,
     },
     /// The store was written with a newer on-disk layout.
-    #[error("the store `{path}` has layout version {found}, this cargo-store understands {supported}\nhint: upgrade cargo-store, or use another store with `--store`")]
+    #[error(
+        "the store `{path}` has layout version {found}, this cargo-store understands {supported}\nhint: upgrade cargo-store, or use another store with `--store`"
+    )]
     NewerLayout {
         /// The store directory.
         path: PathBuf,
@@ -66,18 +72,16 @@ pub enum Error {
         path: PathBuf,
     },
     /// No store location could be determined.
-    #[error("no store location: neither CARGO_STORE_DIR, XDG_CACHE_HOME nor HOME is set\nhint: pass `--store DIR` or set CARGO_STORE_DIR")]
+    #[error(
+        "no store location: neither CARGO_STORE_DIR, XDG_CACHE_HOME nor HOME is set\nhint: pass `--store DIR` or set CARGO_STORE_DIR"
+    )]
     NoLocation,
 }
 
 impl Error {
     /// Wraps an I/O error with the action and path it happened on.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+        Error::Io { action, path: path.into(), source }
     }
 }
 

@@ -163,10 +163,7 @@ pub struct Index {
 }
 
 fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |source| Error::Index {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| Error::Index { path: path.to_path_buf(), source }
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -187,10 +184,7 @@ impl Index {
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(&error)?;
         migrate(&mut connection, path)?;
-        Ok(Index {
-            connection,
-            path: path.to_path_buf(),
-        })
+        Ok(Index { connection, path: path.to_path_buf() })
     }
 
     /// The row ids of the units among `keys` that are stored.
@@ -207,7 +201,10 @@ impl Index {
     }
 
     /// The records of the objects among `ids` that are stored.
-    pub fn objects<'i>(&self, ids: impl IntoIterator<Item = &'i ObjectId>) -> crate::Result<HashMap<ObjectId, ObjectRecord>> {
+    pub fn objects<'i>(
+        &self,
+        ids: impl IntoIterator<Item = &'i ObjectId>,
+    ) -> crate::Result<HashMap<ObjectId, ObjectRecord>> {
         let error = sql_error(&self.path);
         let mut statement = self
             .connection
@@ -236,9 +233,8 @@ impl Index {
     /// Counts of objects, units and roots, and the bytes of all objects.
     pub fn totals(&self) -> crate::Result<Totals> {
         let error = sql_error(&self.path);
-        let count = |sql: &str| -> crate::Result<i64> {
-            self.connection.query_row(sql, [], |row| row.get(0)).map_err(&error)
-        };
+        let count =
+            |sql: &str| -> crate::Result<i64> { self.connection.query_row(sql, [], |row| row.get(0)).map_err(&error) };
         Ok(Totals {
             objects: to_u64(count("SELECT count(*) FROM objects")?),
             units: to_u64(count("SELECT count(*) FROM units")?),
@@ -250,38 +246,24 @@ impl Index {
     /// Starts the one write transaction of a command.
     pub fn transaction(&mut self) -> crate::Result<IndexTransaction<'_>> {
         let error = sql_error(&self.path);
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&error)?;
-        Ok(IndexTransaction {
-            transaction,
-            path: &self.path,
-        })
+        let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&error)?;
+        Ok(IndexTransaction { transaction, path: &self.path })
     }
 }
 
 /// Applies the migrations the index has not seen, in one exclusive transaction.
 fn migrate(connection: &mut Connection, path: &Path) -> crate::Result<()> {
     let error = sql_error(path);
-    let transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Exclusive)
-        .map_err(&error)?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Exclusive).map_err(&error)?;
     let version: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(&error)?;
     let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     if version > supported {
-        return Err(Error::NewerSchema {
-            path: path.to_path_buf(),
-            found: version,
-            supported,
-        });
+        return Err(Error::NewerSchema { path: path.to_path_buf(), found: version, supported });
     }
     for migration in &MIGRATIONS[usize::try_from(version).unwrap_or(0)..] {
         transaction.execute_batch(migration).map_err(&error)?;
     }
-    transaction
-        .pragma_update(None, "user_version", supported)
-        .map_err(&error)?;
+    transaction.pragma_update(None, "user_version", supported).map_err(&error)?;
     transaction.commit().map_err(&error)
 }
 
@@ -373,11 +355,9 @@ impl IndexTransaction<'_> {
             .map_err(&error)?;
         for file in &unit.files {
             let object: Option<i64> = match &file.object {
-                Some(id) => Some(
-                    object_id
-                        .query_row(params![&id.hash[..], id.executable], |row| row.get(0))
-                        .map_err(&error)?,
-                ),
+                Some(id) => {
+                    Some(object_id.query_row(params![&id.hash[..], id.executable], |row| row.get(0)).map_err(&error)?)
+                }
                 None => None,
             };
             insert_file
@@ -462,10 +442,8 @@ impl IndexTransaction<'_> {
             .transaction
             .prepare_cached("INSERT OR IGNORE INTO root_units (root_id, unit_id) VALUES (?1, ?2)")
             .map_err(&error)?;
-        let mut touch = self
-            .transaction
-            .prepare_cached("UPDATE units SET last_used = ?2 WHERE id = ?1")
-            .map_err(&error)?;
+        let mut touch =
+            self.transaction.prepare_cached("UPDATE units SET last_used = ?2 WHERE id = ?1").map_err(&error)?;
         for &unit in units {
             reference.execute(params![root, unit]).map_err(&error)?;
             touch.execute(params![unit, now]).map_err(&error)?;
@@ -526,10 +504,7 @@ impl IndexTransaction<'_> {
                     let hash: Option<Vec<u8>> = row.get(6)?;
                     let object = match hash.and_then(|hash| <[u8; 32]>::try_from(hash).ok()) {
                         Some(hash) => Some(ObjectRecord {
-                            id: ObjectId {
-                                hash,
-                                executable: row.get(7)?,
-                            },
+                            id: ObjectId { hash, executable: row.get(7)? },
                             size: to_u64(row.get(8)?),
                             modified_ns: row.get(9)?,
                             inode: to_u64(row.get(10)?),
@@ -575,10 +550,8 @@ mod tests {
         let path = directory.path().join("index.sqlite");
         drop(Index::open(&path)?);
         let index = Index::open(&path)?;
-        let version: i64 = index
-            .connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(sql_error(&path))?;
+        let version: i64 =
+            index.connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(sql_error(&path))?;
         assert_eq!(version, MIGRATIONS.len() as i64);
         Ok(())
     }

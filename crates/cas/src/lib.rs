@@ -52,7 +52,7 @@ pub use index::{
 };
 pub use lock::Access;
 pub use object::{ObjectId, hash_file};
-pub use store::{Store, StagedObject};
+pub use store::{Objects, StagedObject, Store};
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

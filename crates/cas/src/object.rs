@@ -26,10 +26,7 @@ pub struct ObjectId {
 impl ObjectId {
     /// The identity of `bytes` with the given executable bit.
     pub fn of_bytes(bytes: &[u8], executable: bool) -> ObjectId {
-        ObjectId {
-            hash: *blake3::hash(bytes).as_bytes(),
-            executable,
-        }
+        ObjectId { hash: *blake3::hash(bytes).as_bytes(), executable }
     }
 
     /// The hash in lowercase hex.

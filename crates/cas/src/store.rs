@@ -28,10 +28,17 @@ pub struct StagedObject {
 
 /// An open store, holding the store lock for as long as it lives.
 pub struct Store {
-    root: PathBuf,
+    objects: Objects,
     device: u64,
     index: Index,
     _lock: File,
+}
+
+/// The object files of a store. Unlike the [`Store`] (whose index connection is for one
+/// thread), this can be shared by the threads that write and read objects in parallel.
+#[derive(Debug, Clone)]
+pub struct Objects {
+    root: PathBuf,
 }
 
 impl Store {
@@ -45,9 +52,7 @@ impl Store {
         if let Some(cache) = non_empty("XDG_CACHE_HOME").filter(|path| path.is_absolute()) {
             return Ok(cache.join("cargo-store"));
         }
-        non_empty("HOME")
-            .map(|home| home.join(".cache").join("cargo-store"))
-            .ok_or(Error::NoLocation)
+        non_empty("HOME").map(|home| home.join(".cache").join("cargo-store")).ok_or(Error::NoLocation)
     }
 
     /// Opens the store at `root`, creating it on first use, and takes the store lock.
@@ -70,17 +75,17 @@ impl Store {
     fn with_lock(root: PathBuf, lock: File) -> crate::Result<Store> {
         let device = fs::metadata(&root).context("read metadata of", &root)?.dev();
         let index = Index::open(&root.join("index.sqlite"))?;
-        Ok(Store {
-            root,
-            device,
-            index,
-            _lock: lock,
-        })
+        Ok(Store { objects: Objects { root }, device, index, _lock: lock })
     }
 
     /// The store directory.
     pub fn root(&self) -> &Path {
-        &self.root
+        &self.objects.root
+    }
+
+    /// The object files, shareable between threads.
+    pub fn objects(&self) -> &Objects {
+        &self.objects
     }
 
     /// The device the store lives on.
@@ -100,6 +105,13 @@ impl Store {
 
     /// The absolute path of an object.
     pub fn object_path(&self, id: &ObjectId) -> PathBuf {
+        self.objects.path(id)
+    }
+}
+
+impl Objects {
+    /// The absolute path of an object.
+    pub fn path(&self, id: &ObjectId) -> PathBuf {
         self.root.join(id.relative_path())
     }
 
@@ -112,7 +124,7 @@ impl Store {
     /// stored under the wrong name. Otherwise the bytes are copied into `tmp/` while being
     /// hashed again, and the copy is kept only if its hash is `id`. Either way the object gets
     /// its final name only when complete, read-only and with the mtime `times`.
-    pub fn store_object(
+    pub fn store(
         &self,
         source: &Path,
         id: ObjectId,
@@ -121,7 +133,7 @@ impl Store {
         times: FileTimes,
         hardlink: bool,
     ) -> crate::Result<StagedObject> {
-        let destination = self.object_path(&id);
+        let destination = self.path(&id);
         if let Some(record) = self.existing_object(&destination, id, size)? {
             return Ok(StagedObject { record, created: false });
         }
@@ -180,7 +192,12 @@ impl Store {
         let quarantine = self.root.join("quarantine");
         fs::create_dir_all(&quarantine).context("create directory", &quarantine)?;
         let target = quarantine.join(format!("{id}.{}", crate::now()));
-        tracing::warn!("object {} is damaged (size {} instead of {size}); moved to {}", path.display(), metadata.len(), target.display());
+        tracing::warn!(
+            "object {} is damaged (size {} instead of {size}); moved to {}",
+            path.display(),
+            metadata.len(),
+            target.display()
+        );
         fs::rename(path, &target).context("quarantine", path)?;
         Ok(None)
     }
@@ -190,9 +207,7 @@ impl Store {
 fn check_same_file(link: &Path, source: &Path, inode: u64, size: u64, times: FileTimes) -> crate::Result<()> {
     let metadata = fs::symlink_metadata(link).context("read metadata of", link)?;
     if metadata.ino() != inode || metadata.len() != size || FileTimes::of(&metadata) != times {
-        return Err(Error::Changed {
-            path: source.to_path_buf(),
-        });
+        return Err(Error::Changed { path: source.to_path_buf() });
     }
     Ok(())
 }
@@ -200,12 +215,8 @@ fn check_same_file(link: &Path, source: &Path, inode: u64, size: u64, times: Fil
 /// Copies `source` to `destination`, hashing on the way; fails if the bytes are not `id`'s.
 fn copy_verified(source: &Path, destination: &Path, id: ObjectId) -> crate::Result<()> {
     let mut input = File::open(source).context("open", source)?;
-    let mut output = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(destination)
-        .context("create", destination)?;
+    let mut output =
+        OpenOptions::new().write(true).create_new(true).mode(0o600).open(destination).context("create", destination)?;
     let mut hasher = blake3::Hasher::new();
     let mut buffer = vec![0u8; 256 * 1024];
     loop {
@@ -217,9 +228,7 @@ fn copy_verified(source: &Path, destination: &Path, id: ObjectId) -> crate::Resu
         output.write_all(&buffer[..read]).context("write", destination)?;
     }
     if hasher.finalize().as_bytes() != &id.hash {
-        return Err(Error::Changed {
-            path: source.to_path_buf(),
-        });
+        return Err(Error::Changed { path: source.to_path_buf() });
     }
     Ok(())
 }
@@ -248,11 +257,7 @@ fn prepare(root: &Path) -> crate::Result<PathBuf> {
     match fs::read_to_string(&version_path) {
         Ok(found) if found.trim() == STORE_VERSION.to_string() => {}
         Ok(found) => {
-            return Err(Error::NewerLayout {
-                path: root,
-                found: found.trim().to_owned(),
-                supported: STORE_VERSION,
-            });
+            return Err(Error::NewerLayout { path: root, found: found.trim().to_owned(), supported: STORE_VERSION });
         }
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             write_if_absent(&version_path, format!("{STORE_VERSION}\n").as_bytes())?;
@@ -283,7 +288,8 @@ fn check_ownership(root: &Path) -> crate::Result<()> {
         return Err(Error::Unsafe {
             path: root.to_path_buf(),
             problem: format!("is owned by user {} but cargo-store runs as user {user}", metadata.uid()),
-            hint: "every user needs a store of their own: set CARGO_STORE_DIR or pass `--store` to a directory you own".to_owned(),
+            hint: "every user needs a store of their own: set CARGO_STORE_DIR or pass `--store` to a directory you own"
+                .to_owned(),
         });
     }
     if metadata.mode() & 0o022 != 0 {
@@ -318,7 +324,11 @@ mod tests {
         let store = open(&root);
         let mode = fs::metadata(store.root()).expect("stat").mode() & 0o777;
         assert_eq!(mode, 0o700);
-        assert!(fs::read_to_string(root.join("CACHEDIR.TAG")).expect("tag").starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
+        assert!(
+            fs::read_to_string(root.join("CACHEDIR.TAG"))
+                .expect("tag")
+                .starts_with("Signature: 8a477f597d28d172789f06886806bc55")
+        );
         assert_eq!(fs::read_to_string(root.join("VERSION")).expect("version").trim(), "1");
     }
 
@@ -342,14 +352,14 @@ mod tests {
         set_times(&source, times).expect("times");
         let id = ObjectId::of_bytes(b"content", false);
         let inode = fs::metadata(&source).expect("stat").ino();
-        let first = store.store_object(&source, id, 7, inode, times, false).expect("store");
+        let first = store.objects().store(&source, id, 7, inode, times, false).expect("store");
         assert!(first.created);
         let path = store.object_path(&id);
         let metadata = fs::metadata(&path).expect("stat object");
         assert_eq!(metadata.mode() & 0o777, 0o444);
         assert_eq!(FileTimes::of(&metadata), times);
         assert_ne!(metadata.ino(), inode, "a copy, not the source inode");
-        let second = store.store_object(&source, id, 7, inode, times, false).expect("store again");
+        let second = store.objects().store(&source, id, 7, inode, times, false).expect("store again");
         assert!(!second.created);
         assert_eq!(second.record.inode, first.record.inode);
     }
@@ -362,7 +372,7 @@ mod tests {
         fs::write(&source, b"changed").expect("write");
         let id = ObjectId::of_bytes(b"original", false);
         let inode = fs::metadata(&source).expect("stat").ino();
-        let error = store.store_object(&source, id, 7, inode, FileTimes { modified_ns: 0 }, false).err();
+        let error = store.objects().store(&source, id, 7, inode, FileTimes { modified_ns: 0 }, false).err();
         assert!(matches!(error, Some(Error::Changed { .. })));
         assert!(!store.object_path(&id).exists());
         assert_eq!(fs::read_dir(store.root().join("tmp")).expect("tmp").count(), 0);

@@ -1,1 +1,124 @@
-fn main() {}
+//! The `cargo-store` binary: argument parsing, printing, and exit codes.
+//!
+//! Every command is a thin file under `commands/` that turns its arguments into options for
+//! one function of `cargo-store-ops` and prints the report it returns, for humans or as
+//! `--json`. Cargo runs external subcommands as `cargo-store store <args>`; the extra `store`
+//! is dropped so that `cargo store ingest` and `cargo-store ingest` are the same command.
+
+mod commands;
+mod output;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+/// A per-user store of Cargo dependency build artifacts: new git worktrees start with a warm
+/// target directory, so `cargo build` compiles only the workspace's own crates.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-store",
+    bin_name = "cargo store",
+    version,
+    after_help = "Everyday use:\n  cargo build && cargo store ingest      after a build, store its dependencies\n  git worktree add ../feature && cd ../feature && cargo store checkout\n  cargo build                            compiles only the workspace's crates"
+)]
+struct Cli {
+    /// The store directory [default: $XDG_CACHE_HOME/cargo-store, else ~/.cache/cargo-store].
+    #[arg(long, global = true, env = "CARGO_STORE_DIR", value_name = "DIR")]
+    store: Option<PathBuf>,
+
+    /// Log more (-v: debug, -vv: trace); CARGO_STORE_LOG takes a tracing filter.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
+
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Ingest(commands::ingest::Arguments),
+    Checkout(commands::checkout::Arguments),
+    Status(commands::status::Arguments),
+}
+
+/// What every command gets besides its own arguments.
+pub struct Context {
+    /// The store directory.
+    pub store: PathBuf,
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
+impl Context {
+    /// Tells the user once what a command is waiting for.
+    pub fn waiting(&self) -> impl FnMut(&str) + use<> {
+        let quiet = self.quiet;
+        move |message: &str| {
+            if !quiet {
+                eprintln!("note: {message}");
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let mut arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if arguments.get(1).is_some_and(|argument| argument == "store") {
+        arguments.remove(1);
+    }
+    let cli = Cli::parse_from(arguments);
+    init_logging(cli.verbose, cli.quiet);
+    let store = match cli.store.clone().map(Ok).unwrap_or_else(cargo_store_cas::Store::default_location) {
+        Ok(store) => store,
+        Err(error) => return report_error(&anyhow::Error::new(error)),
+    };
+    let context = Context { store, quiet: cli.quiet };
+    let result = match cli.command {
+        Command::Ingest(arguments) => commands::ingest::run(&context, arguments),
+        Command::Checkout(arguments) => commands::checkout::run(&context, arguments),
+        Command::Status(arguments) => commands::status::run(&context, arguments),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => report_error(&error),
+    }
+}
+
+/// Prints `error: ...` with its causes; a closed stdout (`| head`) is not an error.
+fn report_error(error: &anyhow::Error) -> ExitCode {
+    let broken_pipe = error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|error| error.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    if broken_pipe {
+        return ExitCode::SUCCESS;
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {error}");
+    for cause in error.chain().skip(1) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
+    ExitCode::FAILURE
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CARGO_STORE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+}

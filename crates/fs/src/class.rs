@@ -30,12 +30,8 @@ pub enum FileClass {
 
 impl FileClass {
     /// Every class, in the order of their numeric codes.
-    pub const ALL: [FileClass; 4] = [
-        FileClass::RustcOutput,
-        FileClass::LinkedBinary,
-        FileClass::Metadata,
-        FileClass::OutDir,
-    ];
+    pub const ALL: [FileClass; 4] =
+        [FileClass::RustcOutput, FileClass::LinkedBinary, FileClass::Metadata, FileClass::OutDir];
 
     /// The stable numeric code of this class, as stored in the index.
     pub fn code(self) -> u8 {

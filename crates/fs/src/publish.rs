@@ -60,8 +60,7 @@ pub fn write_new(destination: &Path, bytes: &[u8], mode: u32, times: Option<File
             .open(&temporary)
             .context("create", &temporary)?;
         file.write_all(bytes).context("write", &temporary)?;
-        file.set_permissions(fs::Permissions::from_mode(mode))
-            .context("set the permissions of", &temporary)?;
+        file.set_permissions(fs::Permissions::from_mode(mode)).context("set the permissions of", &temporary)?;
         if let Some(times) = times {
             set_file_times(&file, &temporary, times)?;
         }
@@ -87,9 +86,8 @@ mod tests {
         let kind = second.as_ref().err().and_then(|e| e.io_error()).map(io::Error::kind);
         assert_eq!(kind, Some(io::ErrorKind::AlreadyExists));
         assert_eq!(fs::read(&destination).map_err(|e| crate::Error::io("read", &destination, e))?, b"first");
-        let leftovers = fs::read_dir(directory.path())
-            .map_err(|e| crate::Error::io("read", directory.path(), e))?
-            .count();
+        let leftovers =
+            fs::read_dir(directory.path()).map_err(|e| crate::Error::io("read", directory.path(), e))?.count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
         Ok(())
     }

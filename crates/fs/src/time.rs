@@ -30,9 +30,7 @@ impl FileTimes {
     }
 
     fn from_file_time(time: FileTime) -> FileTimes {
-        FileTimes {
-            modified_ns: time.unix_seconds() * 1_000_000_000 + i64::from(time.nanoseconds()),
-        }
+        FileTimes { modified_ns: time.unix_seconds() * 1_000_000_000 + i64::from(time.nanoseconds()) }
     }
 
     fn to_file_time(self) -> FileTime {
@@ -52,8 +50,7 @@ pub fn set_times(path: &Path, times: FileTimes) -> crate::Result<()> {
 /// Sets the times through an open handle (used right after writing a copy).
 pub(crate) fn set_file_times(file: &File, path: &Path, times: FileTimes) -> crate::Result<()> {
     let time = times.to_file_time();
-    filetime::set_file_handle_times(file, Some(time), Some(time))
-        .context("set the times of", path)
+    filetime::set_file_handle_times(file, Some(time), Some(time)).context("set the times of", path)
 }
 
 #[cfg(test)]

@@ -1,1 +1,28 @@
-//! placeholder
+//! The operations of cargo-store, each a function from options to a report.
+//!
+//! Commands are thin wrappers over these functions (as cargo's commands are over `cargo::ops`):
+//! they parse arguments, call one function here and print its report. Reports are plain
+//! `Serialize` structs: the same value is printed for humans or as `--json`, whose schema
+//! carries a [`REPORT_VERSION`].
+
+mod checkout;
+mod error;
+mod ingest;
+mod status;
+
+pub use checkout::{CheckoutOptions, CheckoutReport, checkout};
+pub use error::Error;
+pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest};
+pub use status::{StatusReport, status};
+
+/// The version of the JSON schema of every report; bumped when a field changes meaning or
+/// disappears (new fields may appear without a bump).
+pub const REPORT_VERSION: u32 = 1;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Milliseconds elapsed since `start`, for reports.
+pub(crate) fn elapsed_ms(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}

@@ -122,9 +122,8 @@ pub fn eligibility(workspace: &Workspace, scan: &Scan) -> Eligibility {
         })
         .collect();
 
-    let packages: Vec<Option<usize>> = (0..units.len())
-        .map(|index| package_of(workspace, units, &dependencies, index))
-        .collect();
+    let packages: Vec<Option<usize>> =
+        (0..units.len()).map(|index| package_of(workspace, units, &dependencies, index)).collect();
 
     let mut verdicts: Vec<Option<Verdict>> = vec![None; units.len()];
     for index in 0..units.len() {
@@ -172,7 +171,12 @@ fn resolve(
 }
 
 /// Why a unit is ineligible by itself, regardless of its dependencies.
-fn local_reason(workspace: &Workspace, unit: &Unit, package: Option<usize>, missing_dependency: bool) -> Option<SkipReason> {
+fn local_reason(
+    workspace: &Workspace,
+    unit: &Unit,
+    package: Option<usize>,
+    missing_dependency: bool,
+) -> Option<SkipReason> {
     let Some(package) = package.map(|index| &workspace.packages[index]) else {
         return Some(SkipReason::UnknownPackage);
     };
@@ -189,7 +193,9 @@ fn local_reason(workspace: &Workspace, unit: &Unit, package: Option<usize>, miss
         return Some(SkipReason::Incomplete);
     }
     let inside = |path: &Path| {
-        path.starts_with(&workspace.root) || path.starts_with(&workspace.target_directory) || path.starts_with(&workspace.build_directory)
+        path.starts_with(&workspace.root)
+            || path.starts_with(&workspace.target_directory)
+            || path.starts_with(&workspace.build_directory)
     };
     if unit.tracked_paths.iter().any(|path| inside(path)) {
         return Some(SkipReason::AbsolutePathInTarget);
@@ -207,10 +213,13 @@ fn package_of(workspace: &Workspace, units: &[Unit], dependencies: &[Vec<usize>]
     if unit.kind == UnitKind::BuildScriptRun {
         return dependencies[index]
             .iter()
-            .find(|&&dependency| units[dependency].kind == UnitKind::BuildScript && units[dependency].package_name == unit.package_name)
+            .find(|&&dependency| {
+                units[dependency].kind == UnitKind::BuildScript && units[dependency].package_name == unit.package_name
+            })
             .and_then(|&dependency| package_of(workspace, units, dependencies, dependency));
     }
-    let source = unit.sources.iter().find(|source| {
+    // Rustc runs in the workspace root with relative paths for path packages there.
+    let source = unit.sources.iter().map(|source| workspace.root.join(source)).find(|source| {
         !source.starts_with(&workspace.build_directory) && !source.starts_with(&workspace.target_directory)
     })?;
     workspace

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// `cargo metadata` could not be run or failed.
-    #[error("`cargo metadata` failed for `{manifest}`\n{message}\nhint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`")]
+    #[error(
+        "`cargo metadata` failed for `{manifest}`\n{message}\nhint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`"
+    )]
     Metadata {
         /// The manifest (or directory) cargo was asked about.
         manifest: PathBuf,
@@ -15,7 +17,9 @@ pub enum Error {
         message: String,
     },
     /// `rustc -vV` could not be run or its output was not understood.
-    #[error("failed to ask `{rustc}` for its version in `{directory}`: {message}\nhint: check that rustc works here (`rustc -vV`), or set RUSTC")]
+    #[error(
+        "failed to ask `{rustc}` for its version in `{directory}`: {message}\nhint: check that rustc works here (`rustc -vV`), or set RUSTC"
+    )]
     Toolchain {
         /// The rustc command.
         rustc: String,
@@ -44,10 +48,6 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for io::Result<T> {
     fn context(self, action: &'static str, path: impl Into<PathBuf>) -> crate::Result<T> {
-        self.map_err(|source| Error::Io {
-            action,
-            path: path.into(),
-            source,
-        })
+        self.map_err(|source| Error::Io { action, path: path.into(), source })
     }
 }

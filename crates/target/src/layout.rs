@@ -78,16 +78,10 @@ pub fn find_places(build_directory: &Path) -> crate::Result<Vec<Place>> {
 fn places_in(absolute: &Path, relative: &Path) -> Vec<Place> {
     let mut places = Vec::new();
     if absolute.join(".fingerprint").is_dir() {
-        places.push(Place {
-            layout: Layout::Legacy,
-            path: relative.to_path_buf(),
-        });
+        places.push(Place { layout: Layout::Legacy, path: relative.to_path_buf() });
     }
     if has_per_unit_build(&absolute.join("build")) {
-        places.push(Place {
-            layout: Layout::PerUnit,
-            path: relative.to_path_buf(),
-        });
+        places.push(Place { layout: Layout::PerUnit, path: relative.to_path_buf() });
     }
     places
 }
@@ -101,7 +95,9 @@ fn has_per_unit_build(build: &Path) -> bool {
     packages.flatten().any(|package| {
         fs::read_dir(package.path()).is_ok_and(|mut hashes| {
             hashes.any(|hash| {
-                hash.is_ok_and(|hash| is_unit_hash(&hash.file_name().to_string_lossy()) && hash.path().join("fingerprint").is_dir())
+                hash.is_ok_and(|hash| {
+                    is_unit_hash(&hash.file_name().to_string_lossy()) && hash.path().join("fingerprint").is_dir()
+                })
             })
         })
     })
@@ -149,7 +145,8 @@ mod tests {
             fs::create_dir_all(root.join(path)).expect("mkdir");
         }
         let places = find_places(root).expect("places");
-        let found: Vec<_> = places.iter().map(|place| (place.layout, place.path.to_string_lossy().into_owned())).collect();
+        let found: Vec<_> =
+            places.iter().map(|place| (place.layout, place.path.to_string_lossy().into_owned())).collect();
         assert_eq!(
             found,
             vec![

@@ -25,11 +25,8 @@ impl Toolchain {
     /// picks the same toolchain cargo would.
     pub fn detect(directory: &Path) -> crate::Result<Toolchain> {
         let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-        let failure = |message: String| Error::Toolchain {
-            rustc: rustc.clone(),
-            directory: directory.to_path_buf(),
-            message,
-        };
+        let failure =
+            |message: String| Error::Toolchain { rustc: rustc.clone(), directory: directory.to_path_buf(), message };
         let output = Command::new(&rustc)
             .arg("-vV")
             .current_dir(directory)
@@ -45,10 +42,7 @@ impl Toolchain {
     /// Parses the output of `rustc -vV`.
     pub fn parse(verbose_version: &str) -> Option<Toolchain> {
         let field = |name: &str| {
-            verbose_version
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .map(|value| value.trim().to_owned())
+            verbose_version.lines().find_map(|line| line.strip_prefix(name)).map(|value| value.trim().to_owned())
         };
         Some(Toolchain {
             release: field("release:")?,

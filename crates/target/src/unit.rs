@@ -156,9 +156,9 @@ fn read_fingerprint(directory: &Path) -> crate::Result<Option<Fingerprint>> {
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let Some(json_name) = names.iter().find(|name| {
-        name.ends_with(".json") && !name.starts_with("dep-") && !name.starts_with("output-")
-    }) else {
+    let Some(json_name) =
+        names.iter().find(|name| name.ends_with(".json") && !name.starts_with("dep-") && !name.starts_with("output-"))
+    else {
         return Ok(None);
     };
     let target = json_name.trim_end_matches(".json").to_owned();
@@ -188,14 +188,7 @@ fn read_fingerprint(directory: &Path) -> crate::Result<Option<Fingerprint>> {
         ),
         None => (Vec::new(), Vec::new()),
     };
-    Ok(Some(Fingerprint {
-        kind,
-        target,
-        crate_name,
-        hex: hex.filter(|_| kind.is_some()),
-        dependencies,
-        tracked_paths,
-    }))
+    Ok(Some(Fingerprint { kind, target, crate_name, hex: hex.filter(|_| kind.is_some()), dependencies, tracked_paths }))
 }
 
 /// The hex form cargo writes to a fingerprint hash file for a fingerprint value.
@@ -315,7 +308,8 @@ fn scan_per_unit(place_directory: &Path, place: &Place, scan: &mut Scan) -> crat
         hashes.sort();
         for hash in hashes {
             let unit_directory = Path::new("build").join(&package_name).join(&hash);
-            let Some(fingerprint) = read_fingerprint(&place_directory.join(&unit_directory).join("fingerprint"))? else {
+            let Some(fingerprint) = read_fingerprint(&place_directory.join(&unit_directory).join("fingerprint"))?
+            else {
                 continue;
             };
             let Some(mut kind) = fingerprint.kind else {
@@ -377,11 +371,7 @@ struct Collector<'a> {
 
 impl<'a> Collector<'a> {
     fn new(place_directory: &'a Path) -> Self {
-        Collector {
-            place_directory,
-            files: Vec::new(),
-            symlinks: Vec::new(),
-        }
+        Collector { place_directory, files: Vec::new(), symlinks: Vec::new() }
     }
 
     /// Adds the file or directory tree at `relative` (to the place), classifying each file.

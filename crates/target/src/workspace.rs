@@ -87,10 +87,7 @@ impl Workspace {
             let directory = std::path::absolute(directory).unwrap_or_else(|_| directory.to_path_buf());
             command.env("CARGO_TARGET_DIR", directory);
         }
-        let shown = manifest_path
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::current_dir().ok())
-            .unwrap_or_default();
+        let shown = manifest_path.map(Path::to_path_buf).or_else(|| std::env::current_dir().ok()).unwrap_or_default();
         let metadata = command.exec().map_err(|error| Error::Metadata {
             manifest: shown,
             message: match error {
@@ -107,11 +104,7 @@ impl Workspace {
                 let manifest = package.manifest_path.as_std_path();
                 Package {
                     source_kind: SourceKind::of(source.as_deref()),
-                    id: PackageId {
-                        name: package.name.to_string(),
-                        version: package.version.to_string(),
-                        source,
-                    },
+                    id: PackageId { name: package.name.to_string(), version: package.version.to_string(), source },
                     root: manifest.parent().unwrap_or(manifest).to_path_buf(),
                     member: members.contains(&package.id),
                 }

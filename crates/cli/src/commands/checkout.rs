@@ -1,0 +1,118 @@
+//! `cargo store checkout`: give a worktree a warm target directory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use cargo_store_fs::LinkRequest;
+use cargo_store_ops::{CheckoutOptions, checkout};
+
+use crate::Context;
+use crate::output::{bytes, count, duration, json};
+
+/// How files are placed.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LinkModeArgument {
+    /// Reflink where possible; hard-link rustc outputs (.rlib, .rmeta); copy the rest.
+    Auto,
+    /// Reflink every file that may share data, else copy.
+    Reflink,
+    /// Also hard-link linked binaries (proc-macros, build scripts): a linker that rewrites
+    /// files in place would then change the store.
+    Hardlink,
+    /// Copy every file.
+    Copy,
+}
+
+/// Lay the stored units of this workspace's dependencies into its target directory.
+///
+/// Every stored unit of a package in the workspace's Cargo.lock (all profiles and targets
+/// that are stored, built by the same toolchain) is placed with its recorded mtime, so the
+/// next `cargo build` finds them fresh. Files that are already there are left alone; a file
+/// that is there with other contents is never overwritten: its unit is skipped and reported.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  git worktree add ../feature && cd ../feature && cargo store checkout && cargo build\n  cargo store checkout --dry-run\n  cargo store checkout --link-mode copy --json"
+)]
+pub struct Arguments {
+    /// Path to Cargo.toml of the workspace.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// The target directory, if not the workspace's default.
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+    /// How to place files; metadata files are always private copies.
+    #[arg(long, value_enum, default_value = "auto")]
+    link_mode: LinkModeArgument,
+    /// Fail instead of falling back when the requested link mode does not work here.
+    #[arg(long)]
+    strict: bool,
+    /// Change nothing; report what would be placed.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command.
+pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
+    let options = CheckoutOptions {
+        store: context.store.clone(),
+        manifest_path: arguments.manifest_path,
+        target_directory: arguments.target_dir,
+        link: match arguments.link_mode {
+            LinkModeArgument::Auto => LinkRequest::Auto,
+            LinkModeArgument::Reflink => LinkRequest::Reflink,
+            LinkModeArgument::Hardlink => LinkRequest::Hardlink,
+            LinkModeArgument::Copy => LinkRequest::Copy,
+        },
+        strict: arguments.strict,
+        dry_run: arguments.dry_run,
+    };
+    let report = checkout(&options, &mut context.waiting()).context("checkout failed")?;
+    if arguments.json {
+        json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if context.quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verb = if report.dry_run { "Would check out" } else { "Checked out" };
+    println!(
+        "{verb} {} into `{}` in {} ({})",
+        count(report.units_placed, "unit"),
+        report.build_directory.display(),
+        duration(report.elapsed_ms),
+        bytes(report.bytes),
+    );
+    if !report.dry_run {
+        println!(
+            "  files: {} hardlinked, {} reflinked, {} copied, {} created, {} already there",
+            report.files_hardlinked,
+            report.files_reflinked,
+            report.files_copied,
+            report.files_created,
+            report.files_present,
+        );
+    }
+    if report.units_present > 0 {
+        println!("  {} already there", count(report.units_present, "unit"));
+    }
+    if report.units_skipped > 0 {
+        println!(
+            "  {} skipped (conflicting files, damaged objects, or their dependents)",
+            count(report.units_skipped, "unit")
+        );
+    }
+    for conflict in report.conflicts.iter().take(10) {
+        println!("  conflict: `{conflict}` exists with other contents (left alone)");
+    }
+    if report.conflicts.len() > 10 {
+        println!("  ... and {} more conflicts", report.conflicts.len() - 10);
+    }
+    Ok(ExitCode::SUCCESS)
+}

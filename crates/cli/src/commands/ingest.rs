@@ -1,0 +1,71 @@
+//! `cargo store ingest`: store the dependency units of a built target directory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use cargo_store_ops::{IngestOptions, ingest};
+
+use crate::Context;
+use crate::output::{bytes, count, duration, json};
+
+/// Store the dependency build units of a workspace's target directory.
+///
+/// Run it after `cargo build` (any profile, any `--target`). Units of registry and git
+/// packages whose whole dependency closure is from registries or git are stored; workspace
+/// members, path dependencies and whatever depends on them are skipped, with the reason.
+/// Units already in the store cost one lookup each: a second ingest hashes nothing.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  cargo build && cargo store ingest\n  cargo store ingest --manifest-path ../other/Cargo.toml --json"
+)]
+pub struct Arguments {
+    /// Path to Cargo.toml of the workspace.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// The target directory, if not the workspace's default.
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command.
+pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
+    let options = IngestOptions {
+        store: context.store.clone(),
+        manifest_path: arguments.manifest_path,
+        target_directory: arguments.target_dir,
+    };
+    let report = ingest(&options, &mut context.waiting()).context("ingest failed")?;
+    if arguments.json {
+        json(&report)?;
+    } else if !context.quiet {
+        println!(
+            "Ingested {} from `{}` in {}: {} added, {} deduplicated",
+            count(report.units_added, "unit"),
+            report.build_directory.display(),
+            duration(report.elapsed_ms),
+            bytes(report.bytes_added),
+            bytes(report.bytes_deduplicated),
+        );
+        println!(
+            "  {} already stored, {} hashed, {} in new units",
+            count(report.units_already_stored, "unit"),
+            count(report.files_hashed, "file"),
+            count(report.files_added, "file"),
+        );
+        if report.units_skipped > 0 {
+            println!("  {} skipped:", count(report.units_skipped, "unit"));
+            for group in &report.skipped {
+                let mut packages = group.packages.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+                if group.packages.len() > 5 {
+                    packages.push_str(&format!(", and {} more", group.packages.len() - 5));
+                }
+                println!("    {} ({}): {packages}; {}", group.reason, group.units, group.explanation);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,393 @@
+//! `ingest`: move the dependency units of a built target directory into the store.
+//!
+//! The steps, and why they are in this order:
+//! 1. Scan the build directory and decide eligibility (no store lock needed yet).
+//! 2. Take the store lock shared and look the unit keys up: a unit already stored costs one
+//!    index lookup and no hashing, so a no-op ingest reads only fingerprint files.
+//! 3. Hash the files of new units in parallel, once per inode.
+//! 4. Write the objects that are not stored yet, in parallel. Rustc outputs on the store's
+//!    filesystem are hard-linked in (rustc replaces them by rename, so the inode never
+//!    changes under us); everything else is copied and hashed again on the way, so a file that
+//!    cargo rewrote meanwhile is never stored under a stale hash.
+//! 5. Commit objects, manifests, dependencies and the root in one transaction.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use cargo_store_cas::{Access, ManifestEntry, NewUnit, ObjectId, ObjectRecord, PackageKey, Store, hash_file, now};
+use cargo_store_target::{SkipReason, Toolchain, Unit, UnitKey, Workspace, eligibility, scan};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::{Error, REPORT_VERSION, elapsed_ms};
+
+/// What to ingest, and into which store.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// The store directory.
+    pub store: PathBuf,
+    /// `--manifest-path`.
+    pub manifest_path: Option<PathBuf>,
+    /// `--target-dir`.
+    pub target_directory: Option<PathBuf>,
+}
+
+/// Units skipped for one reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkipGroup {
+    /// The reason, kebab-case.
+    pub reason: String,
+    /// The reason in a sentence.
+    pub explanation: String,
+    /// How many units.
+    pub units: u64,
+    /// The packages they belong to (`name vX.Y.Z`), or unit names when the package is unknown.
+    pub packages: Vec<String>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    /// Schema version of this report.
+    pub version: u32,
+    /// The store.
+    pub store: PathBuf,
+    /// The target directory.
+    pub target_directory: PathBuf,
+    /// The build directory that was scanned.
+    pub build_directory: PathBuf,
+    /// The toolchain namespace the units were filed under.
+    pub toolchain: String,
+    /// Units stored by this ingest.
+    pub units_added: u64,
+    /// Eligible units that were stored already.
+    pub units_already_stored: u64,
+    /// Units not stored.
+    pub units_skipped: u64,
+    /// Skipped units by reason.
+    pub skipped: Vec<SkipGroup>,
+    /// Files of the units added.
+    pub files_added: u64,
+    /// Files whose bytes were hashed.
+    pub files_hashed: u64,
+    /// Bytes of new objects written to the store.
+    pub bytes_added: u64,
+    /// Bytes of added files whose object was already stored.
+    pub bytes_deduplicated: u64,
+    /// Symbolic links found in units: never followed, never stored.
+    pub symlinks_ignored: u64,
+    /// Wall time.
+    pub elapsed_ms: u64,
+}
+
+/// Ingests the build directory of a workspace into the store.
+pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<IngestReport> {
+    let start = Instant::now();
+    let workspace = Workspace::load(options.manifest_path.as_deref(), options.target_directory.as_deref())?;
+    let build_directory = workspace.build_directory.clone();
+    let build_metadata = match std::fs::metadata(&build_directory) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotBuilt { path: build_directory });
+        }
+        Err(error) => return Err(cargo_store_cas::Error::io("read metadata of", &build_directory, error).into()),
+    };
+    let namespace = Toolchain::detect(&workspace.root)?.namespace();
+    let scanned = scan(&build_directory)?;
+    let verdicts = eligibility(&workspace, &scanned);
+    let units = &scanned.units;
+
+    let mut report = IngestReport {
+        version: REPORT_VERSION,
+        store: options.store.clone(),
+        target_directory: workspace.target_directory.clone(),
+        build_directory: build_directory.clone(),
+        toolchain: namespace.clone(),
+        units_added: 0,
+        units_already_stored: 0,
+        units_skipped: 0,
+        skipped: Vec::new(),
+        files_added: 0,
+        files_hashed: 0,
+        bytes_added: 0,
+        bytes_deduplicated: 0,
+        symlinks_ignored: 0,
+        elapsed_ms: 0,
+    };
+    let mut skipped: BTreeMap<SkipReason, BTreeSet<String>> = BTreeMap::new();
+    let mut skipped_counts: BTreeMap<SkipReason, u64> = BTreeMap::new();
+    let mut skip = |reason: SkipReason, label: String| {
+        skipped.entry(reason).or_default().insert(label);
+        *skipped_counts.entry(reason).or_default() += 1;
+    };
+
+    // Keys of eligible units; units with symlinks are stored without them.
+    let mut keys: Vec<Option<UnitKey>> = vec![None; units.len()];
+    for (index, unit) in units.iter().enumerate() {
+        report.symlinks_ignored += unit.symlinks.len() as u64;
+        match verdicts.verdicts[index] {
+            Ok(_) => keys[index] = UnitKey::of(unit, &namespace),
+            Err(skipped) => {
+                let label = skipped
+                    .package
+                    .map(|package| workspace.packages[package].id.to_string())
+                    .unwrap_or_else(|| unit.name.clone());
+                skip(skipped.reason, label);
+            }
+        }
+    }
+
+    let mut store = Store::open(&options.store, Access::Shared, waiting)?;
+    let stored = store.index().unit_ids(keys.iter().flatten().map(UnitKey::as_str))?;
+    let new_units: Vec<usize> = (0..units.len())
+        .filter(|&index| keys[index].as_ref().is_some_and(|key| !stored.contains_key(key.as_str())))
+        .collect();
+    report.units_already_stored = (0..units.len())
+        .filter(|&index| keys[index].as_ref().is_some_and(|key| stored.contains_key(key.as_str())))
+        .count() as u64;
+
+    // Hash every non-empty file of the new units, once per inode.
+    let mut by_inode: BTreeMap<(u64, u64), (usize, usize)> = BTreeMap::new();
+    for &unit in &new_units {
+        for (file_index, file) in units[unit].files.iter().enumerate() {
+            if file.size > 0 {
+                by_inode.entry((file.device, file.inode)).or_insert((unit, file_index));
+            }
+        }
+    }
+    let hashed: Vec<((u64, u64), crate::Result<ObjectId>)> = by_inode
+        .par_iter()
+        .map(|(&inode, &(unit, file_index))| {
+            let file = &units[unit].files[file_index];
+            let path = build_directory.join(&units[unit].place.path).join(&file.path);
+            let id = hash_file(&path, file.size)
+                .map(|hash| ObjectId { hash: *hash.as_bytes(), executable: file.mode & 0o111 != 0 });
+            (inode, id.map_err(Error::from))
+        })
+        .collect();
+    report.files_hashed = hashed.len() as u64;
+    let mut objects: HashMap<(u64, u64), ObjectId> = HashMap::new();
+    let mut changed_units: BTreeSet<usize> = BTreeSet::new();
+    for (inode, id) in hashed {
+        match id {
+            Ok(id) => {
+                objects.insert(inode, id);
+            }
+            // The file vanished while we read it: cargo is rebuilding this unit.
+            Err(error) => {
+                tracing::debug!("{error}");
+                changed_units.insert(by_inode[&inode].0);
+            }
+        }
+    }
+
+    // Write the objects that are not stored yet; one source file per object, preferring one
+    // that may be hard-linked into the store.
+    let unique: BTreeSet<ObjectId> = objects.values().copied().collect();
+    let present = store.index().objects(unique.iter())?;
+    let mut sources: BTreeMap<ObjectId, (usize, usize)> = BTreeMap::new();
+    for (inode, &(unit, file_index)) in &by_inode {
+        let Some(id) = objects.get(inode) else { continue };
+        if present.contains_key(id) {
+            continue;
+        }
+        let better = |current: &(usize, usize)| {
+            !units[current.0].files[current.1].class.hardlink_by_default()
+                && units[unit].files[file_index].class.hardlink_by_default()
+        };
+        match sources.get(id) {
+            Some(current) if !better(current) => {}
+            _ => {
+                sources.insert(*id, (unit, file_index));
+            }
+        }
+    }
+    let store_device = store.device();
+    let objects_store = store.objects();
+    let written: Vec<(ObjectId, usize, crate::Result<cargo_store_cas::StagedObject>)> = sources
+        .par_iter()
+        .map(|(&id, &(unit, file_index))| {
+            let file = &units[unit].files[file_index];
+            let path = build_directory.join(&units[unit].place.path).join(&file.path);
+            let hardlink = file.class.hardlink_by_default() && file.device == store_device;
+            let staged = objects_store.store(&path, id, file.size, file.inode, file.modified, hardlink);
+            (id, unit, staged.map_err(Error::from))
+        })
+        .collect();
+    let mut records: Vec<ObjectRecord> = present.values().copied().collect();
+    let mut created: BTreeSet<ObjectId> = BTreeSet::new();
+    for (id, unit, staged) in written {
+        match staged {
+            Ok(staged) => {
+                if staged.created {
+                    created.insert(id);
+                    report.bytes_added += staged.record.size;
+                }
+                records.push(staged.record);
+            }
+            Err(Error::Store(cargo_store_cas::Error::Changed { path })) => {
+                tracing::debug!("{} changed while it was being stored", path.display());
+                changed_units.insert(unit);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+
+    // Commit, dependencies before dependents; a unit whose files changed under us is left out,
+    // and so is everything that depends on it.
+    let order = topological(&new_units, &verdicts.dependencies);
+    let timestamp = now();
+    let transaction = store.index_mut().transaction()?;
+    for record in &records {
+        transaction.insert_object(record, timestamp)?;
+    }
+    let mut unit_ids: Vec<i64> = stored.values().copied().collect();
+    let mut committed: BTreeSet<usize> = BTreeSet::new();
+    for unit_index in order {
+        let unit = &units[unit_index];
+        let ready = verdicts.dependencies[unit_index].iter().all(|dependency| {
+            committed.contains(dependency)
+                || keys[*dependency].as_ref().is_some_and(|key| stored.contains_key(key.as_str()))
+        });
+        if changed_units.contains(&unit_index) || !ready {
+            skip(SkipReason::Incomplete, unit.name.clone());
+            continue;
+        }
+        let Ok(package) = verdicts.verdicts[unit_index] else { continue };
+        let Some(key) = &keys[unit_index] else { continue };
+        let package = &workspace.packages[package];
+        let new_unit = manifest(unit, key, &namespace, package, &objects, &verdicts.dependencies[unit_index], &keys);
+        for file in &unit.files {
+            if file.size == 0 {
+                continue;
+            }
+            if let Some(id) = objects.get(&(file.device, file.inode))
+                && !created.contains(id)
+            {
+                report.bytes_deduplicated += file.size;
+            }
+        }
+        report.files_added += unit.files.len() as u64;
+        unit_ids.push(transaction.insert_unit(&new_unit, timestamp)?);
+        committed.insert(unit_index);
+        report.units_added += 1;
+    }
+    let root = transaction.register_root(&build_directory, build_metadata.dev(), build_metadata.ino(), timestamp)?;
+    transaction.reference(root, &unit_ids, timestamp)?;
+    transaction.commit()?;
+
+    report.units_skipped = skipped_counts.values().sum();
+    report.skipped = skipped
+        .into_iter()
+        .map(|(reason, labels)| SkipGroup {
+            reason: reason.name().to_owned(),
+            explanation: reason.explanation().to_owned(),
+            units: skipped_counts[&reason],
+            packages: labels.into_iter().collect(),
+        })
+        .collect();
+    report.elapsed_ms = elapsed_ms(start);
+    Ok(report)
+}
+
+/// The manifest of a unit about to be stored.
+fn manifest(
+    unit: &Unit,
+    key: &UnitKey,
+    namespace: &str,
+    package: &cargo_store_target::Package,
+    objects: &HashMap<(u64, u64), ObjectId>,
+    dependencies: &[usize],
+    keys: &[Option<UnitKey>],
+) -> NewUnit {
+    // Files of the unit that share an inode were hard links cargo made; number the groups.
+    let mut inodes: BTreeMap<(u64, u64), usize> = BTreeMap::new();
+    for file in &unit.files {
+        *inodes.entry((file.device, file.inode)).or_default() += 1;
+    }
+    let groups: BTreeMap<(u64, u64), u32> = inodes
+        .into_iter()
+        .filter(|&(_, count)| count > 1)
+        .enumerate()
+        .map(|(group, (inode, _))| (inode, u32::try_from(group).unwrap_or(u32::MAX)))
+        .collect();
+    NewUnit {
+        key: key.as_str().to_owned(),
+        toolchain: namespace.to_owned(),
+        layout: unit.place.layout.name().to_owned(),
+        place: unit.place.path.to_string_lossy().into_owned(),
+        name: unit.name.clone(),
+        kind: unit.kind.name().to_owned(),
+        target: unit.target.clone(),
+        fingerprint: unit.fingerprint.clone().unwrap_or_default(),
+        package: PackageKey {
+            name: package.id.name.clone(),
+            version: package.id.version.clone(),
+            source: package.id.source.clone().unwrap_or_default(),
+        },
+        bytes: unit.bytes(),
+        files: unit
+            .files
+            .iter()
+            .map(|file| ManifestEntry {
+                path: file.path.as_os_str().as_bytes().to_vec(),
+                object: if file.size == 0 { None } else { objects.get(&(file.device, file.inode)).copied() },
+                size: file.size,
+                mode: file.mode,
+                modified_ns: file.modified.modified_ns,
+                class: file.class,
+                link_group: groups.get(&(file.device, file.inode)).copied(),
+            })
+            .collect(),
+        dependencies: dependencies
+            .iter()
+            .filter_map(|&dependency| keys[dependency].as_ref().map(|key| key.as_str().to_owned()))
+            .collect(),
+    }
+}
+
+/// `units` ordered so that each comes after its dependencies among them.
+fn topological(units: &[usize], dependencies: &[Vec<usize>]) -> Vec<usize> {
+    let wanted: BTreeSet<usize> = units.iter().copied().collect();
+    let mut visited = BTreeSet::new();
+    let mut order = Vec::with_capacity(units.len());
+    fn visit(
+        index: usize,
+        wanted: &BTreeSet<usize>,
+        dependencies: &[Vec<usize>],
+        visited: &mut BTreeSet<usize>,
+        order: &mut Vec<usize>,
+    ) {
+        if !visited.insert(index) {
+            return;
+        }
+        for &dependency in &dependencies[index] {
+            visit(dependency, wanted, dependencies, visited, order);
+        }
+        if wanted.contains(&index) {
+            order.push(index);
+        }
+    }
+    for &unit in units {
+        visit(unit, &wanted, dependencies, &mut visited, &mut order);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_come_first() {
+        // 0 depends on 1, 1 on 2; 3 is alone.
+        let dependencies = vec![vec![1], vec![2], vec![], vec![]];
+        let order = topological(&[0, 1, 2, 3], &dependencies);
+        let position = |unit| order.iter().position(|&u| u == unit).expect("present");
+        assert!(position(2) < position(1) && position(1) < position(0));
+        assert_eq!(order.len(), 4);
+    }
+}
