@@ -41,9 +41,15 @@ impl ObjectId {
         Path::new("objects").join(&hex[..2]).join(format!("{}{suffix}", &hex[2..]))
     }
 
-    /// The permission bits of the object file: read-only, executable if needed.
-    pub fn mode(&self) -> u32 {
-        if self.executable { 0o555 } else { 0o444 }
+    /// The permission bits of the object file, executable if needed.
+    ///
+    /// Objects are read-only unless they may be hard-linked into worktrees (`writable`): a hard
+    /// link shares the permission bits, and rustc refuses to replace an output file that is
+    /// read-only, so such objects must be writable by their owner. What protects them is that
+    /// rustc and linkers replace those files by rename, never in place.
+    pub fn mode(&self, writable: bool) -> u32 {
+        let mode = if writable { 0o644 } else { 0o444 };
+        if self.executable { mode | 0o111 } else { mode }
     }
 }
 

@@ -116,7 +116,8 @@ impl Objects {
     }
 
     /// Writes the bytes of `source` into the store as the object `id`, whose hash the caller
-    /// computed from that file, unless the object file exists already.
+    /// computed from that file, unless the object file exists already. `writable` objects
+    /// may be hard-linked into worktrees (see [`ObjectId::mode`]).
     ///
     /// With `hardlink`, the source inode itself becomes the object (only for files that are
     /// replaced by rename, never written in place); the link is checked to still be the inode
@@ -132,6 +133,7 @@ impl Objects {
         source_inode: u64,
         times: FileTimes,
         hardlink: bool,
+        writable: bool,
     ) -> crate::Result<StagedObject> {
         let destination = self.path(&id);
         if let Some(record) = self.existing_object(&destination, id, size)? {
@@ -147,7 +149,7 @@ impl Objects {
             copy_verified(source, &temporary, id)
         }
         .and_then(|()| {
-            fs::set_permissions(&temporary, fs::Permissions::from_mode(id.mode()))
+            fs::set_permissions(&temporary, fs::Permissions::from_mode(id.mode(writable)))
                 .context("set the permissions of", &temporary)?;
             Ok(set_times(&temporary, times)?)
         });
@@ -352,14 +354,14 @@ mod tests {
         set_times(&source, times).expect("times");
         let id = ObjectId::of_bytes(b"content", false);
         let inode = fs::metadata(&source).expect("stat").ino();
-        let first = store.objects().store(&source, id, 7, inode, times, false).expect("store");
+        let first = store.objects().store(&source, id, 7, inode, times, false, false).expect("store");
         assert!(first.created);
         let path = store.object_path(&id);
         let metadata = fs::metadata(&path).expect("stat object");
         assert_eq!(metadata.mode() & 0o777, 0o444);
         assert_eq!(FileTimes::of(&metadata), times);
         assert_ne!(metadata.ino(), inode, "a copy, not the source inode");
-        let second = store.objects().store(&source, id, 7, inode, times, false).expect("store again");
+        let second = store.objects().store(&source, id, 7, inode, times, false, false).expect("store again");
         assert!(!second.created);
         assert_eq!(second.record.inode, first.record.inode);
     }
@@ -372,7 +374,7 @@ mod tests {
         fs::write(&source, b"changed").expect("write");
         let id = ObjectId::of_bytes(b"original", false);
         let inode = fs::metadata(&source).expect("stat").ino();
-        let error = store.objects().store(&source, id, 7, inode, FileTimes { modified_ns: 0 }, false).err();
+        let error = store.objects().store(&source, id, 7, inode, FileTimes { modified_ns: 0 }, false, false).err();
         assert!(matches!(error, Some(Error::Changed { .. })));
         assert!(!store.object_path(&id).exists());
         assert_eq!(fs::read_dir(store.root().join("tmp")).expect("tmp").count(), 0);

@@ -118,9 +118,9 @@ impl Linker {
     }
 
     /// The modes to try for a class, best first. `Copy` always ends the list.
-    fn candidates(&self, class: FileClass, same_times: bool) -> &'static [LinkMode] {
+    fn candidates(&self, class: FileClass, shareable: bool) -> &'static [LinkMode] {
         use LinkMode::*;
-        let hardlink = class.hardlink_allowed() && same_times;
+        let hardlink = class.hardlink_allowed() && shareable;
         match (self.request, class) {
             (_, FileClass::Metadata) | (LinkRequest::Copy, _) => &[Copy],
             (LinkRequest::Auto, FileClass::RustcOutput) if hardlink => &[Reflink, Hardlink, Copy],
@@ -130,8 +130,12 @@ impl Linker {
     }
 
     /// Places `object` at `destination`, which must not exist yet, with the permission bits
-    /// `mode` and the modification time `times`. `object_times` is the object file's own
-    /// mtime: a hard link is only possible when it equals `times`.
+    /// `mode` and the modification time `times`.
+    ///
+    /// `shareable` says whether the object's inode may be handed out as it is: a hard link
+    /// shares the mtime, so the object's must be `times`; and it shares the permission bits,
+    /// so the object must be writable by its owner, because rustc refuses to replace an
+    /// output file that is read-only (even for root).
     ///
     /// Returns the mode actually used. Fails with [`io::ErrorKind::AlreadyExists`] (inside
     /// [`Error::Place`] or [`Error::Io`]) if the destination exists.
@@ -142,9 +146,9 @@ impl Linker {
         class: FileClass,
         mode: u32,
         times: FileTimes,
-        object_times: FileTimes,
+        shareable: bool,
     ) -> crate::Result<LinkMode> {
-        for &candidate in self.candidates(class, object_times == times) {
+        for &candidate in self.candidates(class, shareable) {
             let state = match candidate {
                 LinkMode::Reflink => &self.reflink,
                 LinkMode::Hardlink => &self.hardlink,
@@ -305,15 +309,15 @@ mod tests {
     }
 
     #[test]
-    fn rustc_output_is_hardlinked_when_times_match_and_copied_otherwise() {
+    fn rustc_output_is_hardlinked_only_when_shareable() {
         let (directory, object, times) = setup();
         let linker = Linker::new(LinkRequest::Auto, false, directory.path(), directory.path());
         let linked = directory.path().join("linked.rlib");
-        let mode = linker.place(&object, &linked, FileClass::RustcOutput, 0o644, times, times).expect("place");
+        let mode = linker.place(&object, &linked, FileClass::RustcOutput, 0o644, times, true).expect("place");
         assert!(mode == LinkMode::Hardlink || mode == LinkMode::Reflink);
         let copied = directory.path().join("copied.rlib");
         let other = FileTimes { modified_ns: times.modified_ns + 1 };
-        let mode = linker.place(&object, &copied, FileClass::RustcOutput, 0o644, other, times).expect("place");
+        let mode = linker.place(&object, &copied, FileClass::RustcOutput, 0o644, other, false).expect("place");
         assert_ne!(mode, LinkMode::Hardlink);
         let metadata = fs::metadata(&copied).expect("stat");
         assert_eq!(FileTimes::of(&metadata), other);
@@ -327,7 +331,7 @@ mod tests {
         for request in [LinkRequest::Auto, LinkRequest::Hardlink, LinkRequest::Reflink] {
             let linker = Linker::new(request, true, directory.path(), directory.path());
             let destination = directory.path().join(format!("fingerprint-{request:?}"));
-            let mode = linker.place(&object, &destination, FileClass::Metadata, 0o644, times, times).expect("place");
+            let mode = linker.place(&object, &destination, FileClass::Metadata, 0o644, times, true).expect("place");
             assert_eq!(mode, LinkMode::Copy);
             assert_eq!(fs::metadata(&destination).expect("stat").nlink(), 1);
         }
@@ -341,7 +345,7 @@ mod tests {
         for request in [LinkRequest::Auto, LinkRequest::Copy] {
             let linker = Linker::new(request, false, directory.path(), directory.path());
             let error = linker
-                .place(&object, &destination, FileClass::RustcOutput, 0o644, times, times)
+                .place(&object, &destination, FileClass::RustcOutput, 0o644, times, true)
                 .expect_err("must not overwrite");
             assert_eq!(error.io_error().map(io::Error::kind), Some(io::ErrorKind::AlreadyExists));
         }

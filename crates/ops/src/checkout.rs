@@ -167,13 +167,13 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
                 blocked.insert(placement.unit);
                 report.warnings.push(message.clone());
             }
-            State::Present | State::Missing => {}
+            State::Present | State::Missing { .. } => {}
         }
     }
     let skipped = with_dependents(&units, blocked);
     report.units_skipped = skipped.len() as u64;
 
-    let mut to_place: Vec<&Placement> = Vec::new();
+    let mut to_place: Vec<(&Placement, bool)> = Vec::new();
     let mut linked_later: Vec<(&Placement, PathBuf)> = Vec::new();
     let mut group_leaders: HashMap<(usize, u32), PathBuf> = HashMap::new();
     let mut placed_units: BTreeSet<usize> = BTreeSet::new();
@@ -183,7 +183,7 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
         }
         match state {
             State::Present => report.files_present += 1,
-            State::Missing => {
+            &State::Missing { shareable } => {
                 placed_units.insert(placement.unit);
                 match placement.file.link_group.map(|group| (placement.unit, group)) {
                     Some(group) if group_leaders.contains_key(&group) => {
@@ -191,9 +191,9 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
                     }
                     Some(group) => {
                         group_leaders.insert(group, placement.destination.clone());
-                        to_place.push(placement);
+                        to_place.push((placement, shareable));
                     }
-                    None => to_place.push(placement),
+                    None => to_place.push((placement, shareable)),
                 }
             }
             State::Conflict | State::Damaged(_) => {}
@@ -203,7 +203,9 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
     report.units_present = (units.len() - skipped.len() - placed_units.len()) as u64;
 
     if options.dry_run {
-        for placement in to_place.iter().copied().chain(linked_later.iter().map(|(placement, _)| *placement)) {
+        for placement in
+            to_place.iter().map(|(placement, _)| *placement).chain(linked_later.iter().map(|(placement, _)| *placement))
+        {
             report.bytes += placement.file.size;
         }
         report.elapsed_ms = elapsed_ms(start);
@@ -213,7 +215,8 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
     // Directories first (once each), then the files in parallel, then cargo's own hard links.
     let directories: BTreeSet<&Path> = to_place
         .iter()
-        .chain(linked_later.iter().map(|(placement, _)| placement))
+        .map(|(placement, _)| *placement)
+        .chain(linked_later.iter().map(|(placement, _)| *placement))
         .filter_map(|placement| placement.destination.parent())
         .collect();
     for directory in directories {
@@ -222,8 +225,8 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
     }
     let linker = Linker::new(options.link, options.strict, store.root(), &build_directory);
     let outcomes: Vec<crate::Result<Option<LinkMode>>> =
-        to_place.par_iter().map(|placement| place(objects, &linker, placement)).collect();
-    for (placement, outcome) in to_place.iter().zip(outcomes) {
+        to_place.par_iter().map(|&(placement, shareable)| place(objects, &linker, placement, shareable)).collect();
+    for ((placement, _), outcome) in to_place.iter().zip(outcomes) {
         match outcome {
             Ok(Some(LinkMode::Reflink)) => report.files_reflinked += 1,
             Ok(Some(LinkMode::Hardlink)) => report.files_hardlinked += 1,
@@ -297,7 +300,10 @@ fn with_dependents(units: &[StoredUnit], mut blocked: BTreeSet<usize>) -> BTreeS
 
 /// What is at a destination, or wrong with the object meant for it.
 enum State {
-    Missing,
+    /// Not there; `shareable` when the object's inode may be handed out as is.
+    Missing {
+        shareable: bool,
+    },
     Present,
     Conflict,
     Damaged(String),
@@ -317,7 +323,7 @@ fn state(objects: &Objects, placement: &Placement) -> State {
             }
         }
         Err(_) => match &file.object {
-            None => State::Missing,
+            None => State::Missing { shareable: false },
             Some(record) => {
                 let path = objects.path(&record.id);
                 match fs::symlink_metadata(&path) {
@@ -327,7 +333,9 @@ fn state(objects: &Objects, placement: &Placement) -> State {
                             && FileTimes::of(&metadata).modified_ns == record.modified_ns
                             && metadata.ino() == record.inode =>
                     {
-                        State::Missing
+                        State::Missing {
+                            shareable: metadata.mode() & 0o200 != 0 && record.modified_ns == file.modified_ns,
+                        }
                     }
                     Ok(_) => State::Damaged(format!(
                         "object `{}` does not match the index (size, mtime or inode changed); its unit was not checked out\nhint: run `cargo store verify`",
@@ -344,7 +352,12 @@ fn state(objects: &Objects, placement: &Placement) -> State {
 }
 
 /// Places one file; `None` when an empty file was created.
-fn place(objects: &Objects, linker: &Linker, placement: &Placement) -> crate::Result<Option<LinkMode>> {
+fn place(
+    objects: &Objects,
+    linker: &Linker,
+    placement: &Placement,
+    shareable: bool,
+) -> crate::Result<Option<LinkMode>> {
     let file = placement.file;
     let times = FileTimes { modified_ns: file.modified_ns };
     match &file.object {
@@ -353,14 +366,13 @@ fn place(objects: &Objects, linker: &Linker, placement: &Placement) -> crate::Re
             Ok(None)
         }
         Some(record) => {
-            let object_times = FileTimes { modified_ns: record.modified_ns };
             let mode = linker.place(
                 &objects.path(&record.id),
                 &placement.destination,
                 file.class,
                 file.mode,
                 times,
-                object_times,
+                shareable,
             )?;
             Ok(Some(mode))
         }

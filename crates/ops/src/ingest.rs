@@ -213,7 +213,8 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
             let file = &units[unit].files[file_index];
             let path = build_directory.join(&units[unit].place.path).join(&file.path);
             let hardlink = file.class.hardlink_by_default() && file.device == store_device;
-            let staged = objects_store.store(&path, id, file.size, file.inode, file.modified, hardlink);
+            let writable = file.class.hardlink_allowed();
+            let staged = objects_store.store(&path, id, file.size, file.inode, file.modified, hardlink, writable);
             (id, unit, staged.map_err(Error::from))
         })
         .collect();

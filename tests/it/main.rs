@@ -1,0 +1,12 @@
+//! Integration tests of cargo-store, one test binary with a module per concern. They build a
+//! small offline Cargo project ([`fixture`]) with the real `cargo`, run the real `cargo-store`
+//! binary against a temporary store, and assert what a user would notice: which units cargo
+//! reports `Fresh`, what the binary prints, what the `--json` reports say and which files change.
+
+mod cli;
+mod eligibility;
+mod end_to_end;
+mod fixture;
+mod reports;
+mod safety;
+mod support;

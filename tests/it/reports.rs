@@ -1,0 +1,125 @@
+//! The `--json` reports of `ingest`, `checkout` and `status`, mirrored as typed structs so that
+//! tests read fields instead of matching substrings. Every field of the contract is required:
+//! a report that lacks one fails to deserialize and so fails the test.
+
+use serde::Deserialize;
+
+/// The JSON schema version every report carries.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The skip reasons of the contract: a report may use no other.
+pub const SKIP_REASONS: [&str; 6] = [
+    "path-source",
+    "depends-on-ineligible",
+    "vendored-in-workspace",
+    "absolute-path-in-target",
+    "unknown-package",
+    "workspace-member",
+];
+
+/// `cargo-store ingest --json`.
+#[derive(Debug, Deserialize)]
+pub struct IngestReport {
+    /// Schema version, [`REPORT_VERSION`].
+    pub version: u32,
+    /// The store directory.
+    pub store: String,
+    /// The ingested workspace's target directory.
+    pub target_directory: String,
+    /// The ingested workspace's build directory.
+    pub build_directory: String,
+    /// Units whose manifest was added to the store by this run.
+    pub units_added: u64,
+    /// Eligible units that were already in the store.
+    pub units_already_stored: u64,
+    /// Units that are not eligible.
+    pub units_skipped: u64,
+    /// Why units were skipped, grouped by reason.
+    pub skipped: Vec<SkippedGroup>,
+    /// New objects.
+    pub files_added: u64,
+    /// Files whose bytes were hashed by this run.
+    pub files_hashed: u64,
+    /// Bytes of new objects.
+    pub bytes_added: u64,
+    /// Bytes that an existing object already held.
+    #[allow(dead_code, reason = "part of the schema; no test can predict its value")]
+    pub bytes_deduplicated: u64,
+    /// Wall time.
+    #[allow(dead_code, reason = "part of the schema; no test can predict its value")]
+    pub elapsed_ms: u64,
+}
+
+/// One reason for skipping units, in [`IngestReport::skipped`].
+#[derive(Debug, Deserialize)]
+pub struct SkippedGroup {
+    /// Kebab-case reason, e.g. `path-source`.
+    pub reason: String,
+    /// How many units were skipped for this reason.
+    pub units: u64,
+    /// The packages concerned (names or package ids).
+    pub packages: Vec<String>,
+}
+
+/// `cargo-store checkout --json`.
+#[derive(Debug, Deserialize)]
+pub struct CheckoutReport {
+    /// Schema version, [`REPORT_VERSION`].
+    pub version: u32,
+    /// The store directory.
+    pub store: String,
+    /// The target directory units were placed into.
+    pub target_directory: String,
+    /// Units whose files this run placed.
+    pub units_placed: u64,
+    /// Units that the target directory already held.
+    pub units_present: u64,
+    /// Stored units that were not placed.
+    pub units_skipped: u64,
+    /// Files placed by reflink.
+    pub files_reflinked: u64,
+    /// Files placed by hard link.
+    pub files_hardlinked: u64,
+    /// Files placed by copy.
+    pub files_copied: u64,
+    /// Empty files created.
+    pub files_created: u64,
+    /// Files already present with the right content.
+    pub files_present: u64,
+    /// Bytes placed.
+    pub bytes: u64,
+    /// Files that exist in the target with other content and were left alone.
+    pub conflicts: Vec<String>,
+    /// Warnings, e.g. a link-mode fallback.
+    #[allow(dead_code, reason = "part of the schema; whether one appears depends on the filesystems")]
+    pub warnings: Vec<String>,
+    /// Whether this was a `--dry-run`.
+    pub dry_run: bool,
+    /// Wall time.
+    #[allow(dead_code, reason = "part of the schema; no test can predict its value")]
+    pub elapsed_ms: u64,
+}
+
+impl CheckoutReport {
+    /// Files this run wrote into the target directory, however it wrote them.
+    pub fn files_placed(&self) -> u64 {
+        self.files_reflinked + self.files_hardlinked + self.files_copied + self.files_created
+    }
+}
+
+/// `cargo-store status --json`.
+#[derive(Debug, Deserialize)]
+pub struct StatusReport {
+    /// Schema version, [`REPORT_VERSION`].
+    pub version: u32,
+    /// The store directory.
+    pub store: String,
+    /// Objects in the store.
+    pub objects: u64,
+    /// Units in the store.
+    pub units: u64,
+    /// Registered target directories.
+    pub roots: u64,
+    /// Size of the store on disk.
+    pub bytes_on_disk: u64,
+}
