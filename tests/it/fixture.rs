@@ -97,9 +97,15 @@ impl Fixture {
     /// Writes the vendored crates, the git dependency's repository, the isolated CARGO_HOME and
     /// the workspace repository (worktree A) with its lockfile committed.
     pub fn new() -> Fixture {
+        Fixture::new_in(&std::env::temp_dir())
+    }
+
+    /// Like [`Fixture::new`], in a temporary directory under `parent` (to test a particular
+    /// filesystem).
+    pub fn new_in(parent: &Path) -> Fixture {
         let directory = tempfile::Builder::new()
             .prefix("cargo-store-it-")
-            .tempdir()
+            .tempdir_in(parent)
             .expect("create the fixture's temporary directory");
         let root = directory.path().canonicalize().expect("canonicalize the fixture's temporary directory");
         let fixture = Fixture { _directory: directory, root };

@@ -3,6 +3,7 @@
 //! binary against a temporary store, and assert what a user would notice: which units cargo
 //! reports `Fresh`, what the binary prints, what the `--json` reports say and which files change.
 
+mod checkout;
 mod cli;
 mod eligibility;
 mod end_to_end;

@@ -86,6 +86,8 @@ pub struct CheckoutReport {
     pub files_created: u64,
     /// Files already present with the right content.
     pub files_present: u64,
+    /// Files hard-linked to a twin inside their unit (cargo's own links), not to the store.
+    pub files_linked_within_units: u64,
     /// Bytes placed.
     pub bytes: u64,
     /// Files that exist in the target with other content and were left alone.
@@ -103,7 +105,11 @@ pub struct CheckoutReport {
 impl CheckoutReport {
     /// Files this run wrote into the target directory, however it wrote them.
     pub fn files_placed(&self) -> u64 {
-        self.files_reflinked + self.files_hardlinked + self.files_copied + self.files_created
+        self.files_reflinked
+            + self.files_hardlinked
+            + self.files_copied
+            + self.files_created
+            + self.files_linked_within_units
     }
 }
 

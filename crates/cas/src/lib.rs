@@ -6,7 +6,7 @@
 //!   VERSION                        the on-disk layout version ("1")
 //!   .lock                          flock: shared for ingest/checkout, exclusive for gc
 //!   index.sqlite                   objects, units (manifests), dependencies, roots
-//!   objects/ab/cdef…[.x]           one read-only file per blake3 hash (+ executable bit)
+//!   objects/ab/cdef…[.x]           one file per blake3 hash (+ executable bit)
 //!   tmp/                           files being written; renamed into objects/ when complete
 //! ```
 //!
@@ -20,7 +20,7 @@
 //!
 //! # Crash safety
 //!
-//! An object is written under `tmp/`, made read-only with its final mtime, and only then given
+//! An object is written under `tmp/`, given its final mode and mtime, and only then given
 //! its name under `objects/` (without replacing anything there). The index row that references
 //! it is committed after that. So a crash at any point leaves at worst an orphan file, never a
 //! row that points at a missing object. `ON DELETE RESTRICT` from manifests to objects makes the
@@ -34,9 +34,11 @@
 //!
 //! # Filesystems
 //!
-//! Objects are read-only, but that only stops non-root writers; what actually protects them is
-//! the link policy of `cargo-store-fs`, which never hands out an inode that a build could write
-//! in place.
+//! Objects are read-only, except those that may be hard-linked into worktrees (rustc outputs,
+//! linked binaries): rustc refuses to replace a read-only output file, so those are
+//! owner-writable (see [`ObjectId::mode`]). A mode only stops non-root writers anyway; what
+//! actually protects objects is the link policy of `cargo-store-fs`, which never hands out an
+//! inode that a build could write in place.
 
 mod clock;
 mod error;
@@ -52,7 +54,7 @@ pub use index::{
 };
 pub use lock::Access;
 pub use object::{ObjectId, hash_file};
-pub use store::{Objects, StagedObject, Store};
+pub use store::{ObjectSource, Objects, StagedObject, Store};
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -17,7 +17,24 @@ pub const STORE_VERSION: u32 = 1;
 
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo-store.\n# For information about cache directory tags see https://bford.info/cachedir/\n";
 
-/// An object written by [`Store::store_object`].
+/// The file an object is made from, as it was when it was hashed.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectSource<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Its size.
+    pub size: u64,
+    /// Its inode.
+    pub inode: u64,
+    /// Its mtime, which the object gets too.
+    pub times: FileTimes,
+    /// Whether the file itself may become the object (same filesystem, replaced by rename).
+    pub hardlink: bool,
+    /// Whether the object may be hard-linked into worktrees (see [`ObjectId::mode`]).
+    pub writable: bool,
+}
+
+/// An object written by [`Objects::store`].
 #[derive(Debug, Clone, Copy)]
 pub struct StagedObject {
     /// What the index should record.
@@ -116,25 +133,16 @@ impl Objects {
     }
 
     /// Writes the bytes of `source` into the store as the object `id`, whose hash the caller
-    /// computed from that file, unless the object file exists already. `writable` objects
-    /// may be hard-linked into worktrees (see [`ObjectId::mode`]).
+    /// computed from that file, unless the object file exists already.
     ///
-    /// With `hardlink`, the source inode itself becomes the object (only for files that are
-    /// replaced by rename, never written in place); the link is checked to still be the inode
-    /// `source_inode` with `size` and `times`, so a file replaced since it was hashed is not
-    /// stored under the wrong name. Otherwise the bytes are copied into `tmp/` while being
-    /// hashed again, and the copy is kept only if its hash is `id`. Either way the object gets
-    /// its final name only when complete, read-only and with the mtime `times`.
-    pub fn store(
-        &self,
-        source: &Path,
-        id: ObjectId,
-        size: u64,
-        source_inode: u64,
-        times: FileTimes,
-        hardlink: bool,
-        writable: bool,
-    ) -> crate::Result<StagedObject> {
+    /// With `source.hardlink`, the source inode itself becomes the object (only for files that
+    /// are replaced by rename, never written in place); the link is checked to still be the
+    /// inode that was hashed, with the same size and mtime, so a file replaced since it was
+    /// hashed is not stored under the wrong name. Otherwise the bytes are copied into `tmp/`
+    /// while being hashed again, and the copy is kept only if its hash is `id`. Either way the
+    /// object gets its final name only when complete, with its final mode and mtime.
+    pub fn store(&self, id: ObjectId, source: &ObjectSource) -> crate::Result<StagedObject> {
+        let ObjectSource { path: source, size, inode: source_inode, times, hardlink, writable } = *source;
         let destination = self.path(&id);
         if let Some(record) = self.existing_object(&destination, id, size)? {
             return Ok(StagedObject { record, created: false });
@@ -354,14 +362,15 @@ mod tests {
         set_times(&source, times).expect("times");
         let id = ObjectId::of_bytes(b"content", false);
         let inode = fs::metadata(&source).expect("stat").ino();
-        let first = store.objects().store(&source, id, 7, inode, times, false, false).expect("store");
+        let from = ObjectSource { path: &source, size: 7, inode, times, hardlink: false, writable: false };
+        let first = store.objects().store(id, &from).expect("store");
         assert!(first.created);
         let path = store.object_path(&id);
         let metadata = fs::metadata(&path).expect("stat object");
         assert_eq!(metadata.mode() & 0o777, 0o444);
         assert_eq!(FileTimes::of(&metadata), times);
         assert_ne!(metadata.ino(), inode, "a copy, not the source inode");
-        let second = store.objects().store(&source, id, 7, inode, times, false, false).expect("store again");
+        let second = store.objects().store(id, &from).expect("store again");
         assert!(!second.created);
         assert_eq!(second.record.inode, first.record.inode);
     }
@@ -374,7 +383,15 @@ mod tests {
         fs::write(&source, b"changed").expect("write");
         let id = ObjectId::of_bytes(b"original", false);
         let inode = fs::metadata(&source).expect("stat").ino();
-        let error = store.objects().store(&source, id, 7, inode, FileTimes { modified_ns: 0 }, false, false).err();
+        let from = ObjectSource {
+            path: &source,
+            size: 7,
+            inode,
+            times: FileTimes { modified_ns: 0 },
+            hardlink: false,
+            writable: false,
+        };
+        let error = store.objects().store(id, &from).err();
         assert!(matches!(error, Some(Error::Changed { .. })));
         assert!(!store.object_path(&id).exists());
         assert_eq!(fs::read_dir(store.root().join("tmp")).expect("tmp").count(), 0);

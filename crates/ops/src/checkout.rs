@@ -69,6 +69,9 @@ pub struct CheckoutReport {
     pub files_created: u64,
     /// Files that were there already.
     pub files_present: u64,
+    /// Files hard-linked to another file of the same unit, as cargo made them
+    /// (`build-script-build` and its twin): no inode is shared with the store.
+    pub files_linked_within_units: u64,
     /// Bytes of the files placed.
     pub bytes: u64,
     /// Files that exist with other contents, relative to the build directory: never replaced.
@@ -120,6 +123,7 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
         files_copied: 0,
         files_created: 0,
         files_present: 0,
+        files_linked_within_units: 0,
         bytes: 0,
         conflicts: Vec::new(),
         warnings: Vec::new(),
@@ -243,7 +247,7 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
     }
     for (placement, leader) in linked_later {
         match fs::hard_link(&leader, &placement.destination) {
-            Ok(()) => report.files_hardlinked += 1,
+            Ok(()) => report.files_linked_within_units += 1,
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => report.files_present += 1,
             Err(error) => return Err(cargo_store_cas::Error::io("hard-link", &placement.destination, error).into()),
         }

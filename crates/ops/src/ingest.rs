@@ -17,7 +17,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use cargo_store_cas::{Access, ManifestEntry, NewUnit, ObjectId, ObjectRecord, PackageKey, Store, hash_file, now};
+use cargo_store_cas::{
+    Access, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store, hash_file, now,
+};
 use cargo_store_target::{SkipReason, Toolchain, Unit, UnitKey, Workspace, eligibility, scan};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -212,9 +214,15 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         .map(|(&id, &(unit, file_index))| {
             let file = &units[unit].files[file_index];
             let path = build_directory.join(&units[unit].place.path).join(&file.path);
-            let hardlink = file.class.hardlink_by_default() && file.device == store_device;
-            let writable = file.class.hardlink_allowed();
-            let staged = objects_store.store(&path, id, file.size, file.inode, file.modified, hardlink, writable);
+            let source = ObjectSource {
+                path: &path,
+                size: file.size,
+                inode: file.inode,
+                times: file.modified,
+                hardlink: file.class.hardlink_by_default() && file.device == store_device,
+                writable: file.class.hardlink_allowed(),
+            };
+            let staged = objects_store.store(id, &source);
             (id, unit, staged.map_err(Error::from))
         })
         .collect();

@@ -91,11 +91,12 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
     );
     if !report.dry_run {
         println!(
-            "  files: {} hardlinked, {} reflinked, {} copied, {} created, {} already there",
+            "  files: {} hardlinked, {} reflinked, {} copied, {} created, {} linked within units, {} already there",
             report.files_hardlinked,
             report.files_reflinked,
             report.files_copied,
             report.files_created,
+            report.files_linked_within_units,
             report.files_present,
         );
     }

@@ -1,0 +1,121 @@
+//! Checkout behaviour a user relies on beyond freshness: a file that is already there with
+//! other contents is reported and never overwritten (and its unit and dependents are left
+//! out), `--link-mode copy` shares no inode with the store, a target directory created by
+//! checkout is tagged as a cache, cargo's own hard links inside a unit are recreated, and on a
+//! reflink-capable filesystem (`CARGO_STORE_TEST_REFLINK_DIR`) `--link-mode reflink --strict`
+//! reflinks and still gives an all-fresh build.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::fixture::{BuildMode, ELIGIBLE_UNITS, EXPECTED_OUTPUT, Fixture};
+use crate::support::snapshot_tree;
+
+/// The first file under `directory` (recursively) whose name satisfies `matches`.
+fn find_file(directory: &Path, matches: impl Fn(&str) -> bool) -> PathBuf {
+    walkdir::WalkDir::new(directory)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|entry| entry.file_type().is_file() && matches(&entry.file_name().to_string_lossy()))
+        .map(|entry| entry.into_path())
+        .unwrap_or_else(|| panic!("no matching file under {}", directory.display()))
+}
+
+#[test]
+fn an_existing_different_file_is_reported_and_never_overwritten() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+
+    let worktree_b = fixture.add_worktree("b");
+    let original =
+        find_file(&worktree_a.join("target/debug/deps"), |name| name.starts_with("libmid-") && name.ends_with(".rlib"));
+    let relative = original.strip_prefix(worktree_a.join("target")).expect("inside A's target");
+    let squatter = worktree_b.join("target").join(relative);
+    fs::create_dir_all(squatter.parent().expect("parent")).expect("create B's deps");
+    fs::write(&squatter, b"not an rlib").expect("write the squatting file");
+
+    let report = fixture.checkout(&worktree_b, &[]);
+    assert_eq!(report.conflicts, vec![relative.to_string_lossy().into_owned()], "{report:#?}");
+    assert_eq!(fs::read(&squatter).expect("read"), b"not an rlib", "checkout overwrote an existing file");
+    // mid is left out, and so is gitdep, which depends on it; the other units are placed.
+    assert_eq!(report.units_skipped, 2, "{report:#?}");
+    assert_eq!(report.units_placed, ELIGIBLE_UNITS - 2, "{report:#?}");
+    let gitdep = worktree_b.join("target/debug/.fingerprint");
+    let placed_gitdep = fs::read_dir(&gitdep)
+        .expect("fingerprints were placed")
+        .filter_map(Result::ok)
+        .any(|entry| entry.file_name().to_string_lossy().starts_with("gitdep-"));
+    assert!(!placed_gitdep, "a unit depending on a conflicting unit was placed");
+}
+
+#[test]
+fn copy_mode_shares_no_inode_and_builds_fresh() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+
+    let report = fixture.checkout(&worktree_b, &["--link-mode", "copy"]);
+    assert_eq!(report.files_hardlinked, 0, "{report:#?}");
+    assert_eq!(report.files_reflinked, 0, "{report:#?}");
+    assert!(report.files_copied > 0, "{report:#?}");
+    let store_inodes: std::collections::BTreeSet<u64> =
+        snapshot_tree(&fixture.store().join("objects"), |_| false).values().map(|state| state.inode).collect();
+    for (path, state) in snapshot_tree(&worktree_b.join("target"), |_| false) {
+        assert!(!store_inodes.contains(&state.inode), "{} shares its inode with the store", path.display());
+    }
+
+    let build = fixture.build(&worktree_b, BuildMode::LEGACY_DEV);
+    build.assert_dependencies_fresh("build in B after a copy checkout");
+    assert_eq!(build.run_app(), EXPECTED_OUTPUT);
+}
+
+#[test]
+fn a_created_target_is_tagged_and_cargo_hard_links_are_recreated() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    assert!(!worktree_b.join("target").exists());
+
+    let report = fixture.checkout(&worktree_b, &[]);
+    assert!(report.units_placed > 0, "{report:#?}");
+    let tag = fs::read_to_string(worktree_b.join("target/CACHEDIR.TAG")).expect("CACHEDIR.TAG in the new target");
+    assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"), "{tag}");
+
+    // `build-script-build` is a hard link cargo makes to `build_script_build-<hash>`.
+    let script = find_file(&worktree_b.join("target/debug/build"), |name| name == "build-script-build");
+    let twin = find_file(script.parent().expect("unit directory"), |name| {
+        name.starts_with("build_script_build-") && !name.ends_with(".d")
+    });
+    let (script, twin) = (fs::metadata(&script).expect("stat"), fs::metadata(&twin).expect("stat"));
+    assert_eq!(script.ino(), twin.ino(), "the build script and its twin are no longer one inode");
+}
+
+/// Set `CARGO_STORE_TEST_REFLINK_DIR` to a directory on a reflink-capable filesystem (XFS with
+/// `reflink=1`, Btrfs) to run this test; it is skipped otherwise.
+#[test]
+fn reflink_mode_reflinks_on_a_capable_filesystem() {
+    let Some(directory) = std::env::var_os("CARGO_STORE_TEST_REFLINK_DIR") else {
+        eprintln!("skipped: set CARGO_STORE_TEST_REFLINK_DIR to a directory on XFS (reflink=1) or Btrfs");
+        return;
+    };
+    let fixture = Fixture::new_in(Path::new(&directory));
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+
+    let report = fixture.checkout(&worktree_b, &["--link-mode", "reflink", "--strict"]);
+    assert!(report.files_reflinked > 0, "{report:#?}");
+    assert_eq!(report.files_hardlinked, 0, "{report:#?}");
+    assert!(report.warnings.is_empty(), "{report:#?}");
+    let build = fixture.build(&worktree_b, BuildMode::LEGACY_DEV);
+    build.assert_dependencies_fresh("build in B after a reflink checkout");
+    assert_eq!(build.run_app(), EXPECTED_OUTPUT);
+}
