@@ -353,6 +353,22 @@ mod tests {
     }
 
     #[test]
+    fn a_store_owned_by_another_user_is_refused() {
+        if current_user() != 0 {
+            eprintln!("skipped: only root can give a directory to another user");
+            return;
+        }
+        let directory = tempfile::tempdir().expect("tempdir");
+        let root = directory.path().join("store");
+        drop(open(&root));
+        std::os::unix::fs::chown(&root, Some(65534), Some(65534)).expect("chown");
+        let error = Store::open(&root, Access::Shared, &mut |_| {}).err().expect("refused");
+        let message = error.to_string();
+        assert!(message.contains("is owned by user 65534"), "{message}");
+        assert!(message.contains("hint:"), "{message}");
+    }
+
+    #[test]
     fn objects_are_read_only_with_the_recorded_mtime_and_never_clobbered() {
         let directory = tempfile::tempdir().expect("tempdir");
         let store = open(&directory.path().join("store"));

@@ -23,7 +23,7 @@ mod time;
 
 pub use class::FileClass;
 pub use error::Error;
-pub use link::{LinkMode, LinkRequest, Linker, Placed, same_device};
+pub use link::{LinkMode, LinkRequest, Linker};
 pub use publish::{publish, temporary_path, write_new};
 pub use time::{FileTimes, set_times};
 

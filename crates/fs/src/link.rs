@@ -18,15 +18,15 @@
 use std::fmt;
 use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use crate::FileClass;
 use crate::error::{Context, Error};
 use crate::publish::{publish, temporary_path};
 use crate::time::{FileTimes, set_times};
-use crate::{FileClass, write_new};
 
 /// How one file was placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,15 +68,6 @@ pub enum LinkRequest {
     Hardlink,
     /// Copy everything.
     Copy,
-}
-
-/// The outcome of placing one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placed {
-    /// The object was placed with this mode.
-    Linked(LinkMode),
-    /// An empty file was created (empty files are never linked).
-    Created,
 }
 
 const UNKNOWN: u8 = 0;
@@ -187,12 +178,6 @@ impl Linker {
         Ok(LinkMode::Copy)
     }
 
-    /// Creates an empty file at `destination` with `mode` and `times`.
-    pub fn create_empty(&self, destination: &Path, mode: u32, times: FileTimes) -> crate::Result<Placed> {
-        write_new(destination, &[], mode, Some(times))?;
-        Ok(Placed::Created)
-    }
-
     /// Records that `mode` does not work here; fails instead under `--strict` when the user
     /// asked for exactly that mode.
     fn mark_broken(&self, mode: LinkMode, state: &AtomicU8, error: &io::Error) -> crate::Result<()> {
@@ -284,13 +269,6 @@ fn into_io(error: Error) -> io::Error {
         Error::Io { source, .. } | Error::Place { source, .. } => source,
         other => io::Error::other(other.to_string()),
     }
-}
-
-/// Whether two existing paths are on the same filesystem (device).
-pub fn same_device(a: &Path, b: &Path) -> crate::Result<bool> {
-    let a = fs::metadata(a).context("read metadata of", a)?;
-    let b = fs::metadata(b).context("read metadata of", b)?;
-    Ok(a.dev() == b.dev())
 }
 
 #[cfg(test)]

@@ -30,11 +30,6 @@ impl UnitKey {
         )))
     }
 
-    /// A key read back from the index.
-    pub fn from_stored(key: String) -> UnitKey {
-        UnitKey(key)
-    }
-
     /// The key as stored.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -34,15 +34,6 @@ impl Layout {
             Layout::PerUnit => "per-unit",
         }
     }
-
-    /// The layout for a name read from the index.
-    pub fn from_name(name: &str) -> Option<Layout> {
-        match name {
-            "legacy" => Some(Layout::Legacy),
-            "per-unit" => Some(Layout::PerUnit),
-            _ => None,
-        }
-    }
 }
 
 /// One `[<triple>/]<profile>` directory of a build directory, in one layout.

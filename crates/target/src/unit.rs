@@ -43,13 +43,6 @@ impl UnitKind {
             UnitKind::BuildScriptRun => "build-script-run",
         }
     }
-
-    /// The kind for a name read from the index.
-    pub fn from_name(name: &str) -> Option<UnitKind> {
-        [UnitKind::Library, UnitKind::ProcMacro, UnitKind::BuildScript, UnitKind::BuildScriptRun]
-            .into_iter()
-            .find(|kind| kind.name() == name)
-    }
 }
 
 /// One regular file of a unit, as found on disk.
