@@ -9,6 +9,7 @@ mod checkout;
 mod error;
 mod ingest;
 mod status;
+pub mod timer;
 
 pub use checkout::{CheckoutOptions, CheckoutReport, checkout};
 pub use error::Error;

@@ -3,3 +3,4 @@
 pub mod checkout;
 pub mod ingest;
 pub mod status;
+pub mod timer;

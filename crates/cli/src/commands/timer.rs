@@ -1,0 +1,1 @@
+//! `cargo store timer`: the periodic garbage collection job. (Being written.)
