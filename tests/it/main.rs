@@ -8,6 +8,7 @@ mod cli;
 mod eligibility;
 mod end_to_end;
 mod fixture;
+mod gc;
 mod reports;
 mod safety;
 mod support;

@@ -8,8 +8,10 @@ use serde::Deserialize;
 pub const REPORT_VERSION: u32 = 1;
 
 /// The skip reasons of the contract: a report may use no other.
-pub const SKIP_REASONS: [&str; 6] = [
+pub const SKIP_REASONS: [&str; 8] = [
     "path-source",
+    "incomplete",
+    "missing-dependency",
     "depends-on-ineligible",
     "vendored-in-workspace",
     "absolute-path-in-target",
@@ -128,4 +130,77 @@ pub struct StatusReport {
     pub roots: u64,
     /// Size of the store on disk.
     pub bytes_on_disk: u64,
+}
+
+/// `cargo-store gc --json`.
+#[derive(Debug, Deserialize)]
+pub struct GcReport {
+    /// Schema version, [`REPORT_VERSION`].
+    pub version: u32,
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// With `--auto`, why nothing was done.
+    pub skipped: Option<String>,
+    /// Roots checked.
+    pub roots_checked: u64,
+    /// Roots whose directory is missing, within the grace period.
+    pub roots_missing: Vec<String>,
+    /// Roots dropped.
+    pub roots_dropped: Vec<DroppedRoot>,
+    /// References dropped because the unit left that build directory.
+    pub references_dropped: u64,
+    /// Units evicted as unreferenced and old.
+    pub units_evicted_by_age: u64,
+    /// Units evicted for the size budget.
+    pub units_evicted_by_size: u64,
+    /// Units evicted with a dependency.
+    pub units_evicted_with_dependency: u64,
+    /// Object files deleted.
+    pub objects_deleted: u64,
+    /// Orphan files deleted.
+    pub orphans_deleted: u64,
+    /// Bytes of what was deleted.
+    pub bytes_logical: u64,
+    /// Disk space freed.
+    pub bytes_freed: u64,
+    /// Bytes of objects before.
+    pub bytes_before: u64,
+    /// Bytes of objects after.
+    pub bytes_after: u64,
+}
+
+impl GcReport {
+    /// Every unit evicted, whatever the reason.
+    pub fn units_evicted(&self) -> u64 {
+        self.units_evicted_by_age + self.units_evicted_by_size + self.units_evicted_with_dependency
+    }
+}
+
+/// A dropped root in a [`GcReport`].
+#[derive(Debug, Deserialize)]
+pub struct DroppedRoot {
+    /// Its build directory.
+    pub path: String,
+    /// `missing` or `replaced`.
+    pub reason: String,
+}
+
+/// `cargo-store roots --json`.
+#[derive(Debug, Deserialize)]
+pub struct RootsReport {
+    /// Schema version, [`REPORT_VERSION`].
+    pub version: u32,
+    /// The roots.
+    pub roots: Vec<RootEntry>,
+}
+
+/// One root of a [`RootsReport`].
+#[derive(Debug, Deserialize)]
+pub struct RootEntry {
+    /// Its build directory.
+    pub path: String,
+    /// `live`, `missing`, `replaced` or `unreadable`.
+    pub state: String,
+    /// Units it references.
+    pub units: u64,
 }

@@ -158,19 +158,19 @@ pub struct Totals {
 
 /// The open index.
 pub struct Index {
-    connection: Connection,
-    path: PathBuf,
+    pub(crate) connection: Connection,
+    pub(crate) path: PathBuf,
 }
 
-fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+pub(crate) fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |source| Error::Index { path: path.to_path_buf(), source }
 }
 
-fn to_i64(value: u64) -> i64 {
+pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn to_u64(value: i64) -> u64 {
+pub(crate) fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
@@ -269,12 +269,12 @@ fn migrate(connection: &mut Connection, path: &Path) -> crate::Result<()> {
 
 /// The write transaction of one command.
 pub struct IndexTransaction<'a> {
-    transaction: rusqlite::Transaction<'a>,
-    path: &'a Path,
+    pub(crate) transaction: rusqlite::Transaction<'a>,
+    pub(crate) path: &'a Path,
 }
 
 impl IndexTransaction<'_> {
-    fn error(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    pub(crate) fn error(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
         sql_error(self.path)
     }
 

@@ -42,18 +42,22 @@
 
 mod clock;
 mod error;
+mod gc;
 mod index;
 mod lock;
 mod object;
+mod roots;
 mod store;
 
 pub use clock::now;
 pub use error::Error;
+pub use gc::{Eviction, GcInputs, GcObject, GcPlan, GcPolicy, GcUnit, plan};
 pub use index::{
     Index, IndexTransaction, ManifestEntry, NewUnit, ObjectRecord, PackageKey, StoredFile, StoredUnit, Totals,
 };
 pub use lock::Access;
 pub use object::{ObjectId, hash_file};
+pub use roots::{RootRecord, RootReference};
 pub use store::{ObjectSource, Objects, StagedObject, Store};
 
 /// The result type of this crate.

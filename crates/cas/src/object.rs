@@ -41,6 +41,20 @@ impl ObjectId {
         Path::new("objects").join(&hex[..2]).join(format!("{}{suffix}", &hex[2..]))
     }
 
+    /// The identity of the object file `objects/<directory>/<file>`, if those are the names of
+    /// one (`ab` and `cdef…` or `cdef….x`).
+    pub fn from_file_name(directory: &str, file: &str) -> Option<ObjectId> {
+        let (rest, executable) = match file.strip_suffix(".x") {
+            Some(rest) => (rest, true),
+            None => (file, false),
+        };
+        if directory.len() != 2 || rest.len() != 62 {
+            return None;
+        }
+        let hash = blake3::Hash::from_hex(format!("{directory}{rest}")).ok()?;
+        Some(ObjectId { hash: *hash.as_bytes(), executable })
+    }
+
     /// The permission bits of the object file, executable if needed.
     ///
     /// Objects are read-only unless they may be hard-linked into worktrees (`writable`): a hard
@@ -93,6 +107,10 @@ mod tests {
         assert_eq!(parts[0], "objects");
         assert_eq!(parts[1].len(), 2);
         assert_eq!(parts[1].clone() + &parts[2], plain.hex());
+        assert_eq!(ObjectId::from_file_name(&parts[1], &parts[2]), Some(plain));
+        let executable_name = format!("{}.x", &parts[2]);
+        assert_eq!(ObjectId::from_file_name(&parts[1], &executable_name), Some(executable));
+        assert_eq!(ObjectId::from_file_name(&parts[1], "not-an-object"), None);
     }
 
     #[test]

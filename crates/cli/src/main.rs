@@ -45,6 +45,8 @@ enum Command {
     Ingest(commands::ingest::Arguments),
     Checkout(commands::checkout::Arguments),
     Status(commands::status::Arguments),
+    Gc(commands::gc::Arguments),
+    Roots(commands::roots::Arguments),
 }
 
 /// What every command gets besides its own arguments.
@@ -83,6 +85,8 @@ fn main() -> ExitCode {
         Command::Ingest(arguments) => commands::ingest::run(&context, arguments),
         Command::Checkout(arguments) => commands::checkout::run(&context, arguments),
         Command::Status(arguments) => commands::status::run(&context, arguments),
+        Command::Gc(arguments) => commands::gc::run(&context, arguments),
+        Command::Roots(arguments) => commands::roots::run(&context, arguments),
     };
     match result {
         Ok(code) => code,

@@ -58,3 +58,74 @@ mod tests {
         assert_eq!(count(3, "file"), "3 files");
     }
 }
+
+/// `5m ago`, `3h ago`, `2d ago` for a time `then` seen at `now` (seconds since the epoch).
+pub fn ago(then: i64, now: i64) -> String {
+    let seconds = (now - then).max(0);
+    match seconds {
+        0..60 => "just now".to_owned(),
+        60..3600 => format!("{}m ago", seconds / 60),
+        3600..86_400 => format!("{}h ago", seconds / 3600),
+        _ => format!("{}d ago", seconds / 86_400),
+    }
+}
+
+/// Parses a size such as `20GiB`, `500M`, `1.5G`, `10GB` or `4096`: bare and `iB` suffixes
+/// are powers of 1024, `KB`/`MB`/`GB`/`TB` powers of 1000.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| format!("`{text}` is not a size (try `20GiB` or `500M`)"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => return Err(format!("unknown size unit `{other}` in `{text}` (use B, K, M, G, T, KiB.. or KB..)")),
+    };
+    Ok((number * multiplier as f64) as u64)
+}
+
+/// Parses a duration such as `30d`, `12h`, `90m`, `45s` or `2w` into seconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().map_err(|_| format!("`{text}` is not a duration (try `30d` or `12h`)"))?;
+    let multiplier = match unit.trim() {
+        "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "" | "d" => 86_400,
+        "w" => 7 * 86_400,
+        other => return Err(format!("unknown duration unit `{other}` in `{text}` (use s, m, h, d or w)")),
+    };
+    Ok(number.saturating_mul(multiplier))
+}
+
+#[cfg(test)]
+mod parsing_tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("20GiB"), Ok(20 << 30));
+        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
+        assert_eq!(parse_size("10GB"), Ok(10_000_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+        assert_eq!(parse_duration("30d"), Ok(30 * 86_400));
+        assert_eq!(parse_duration("12h"), Ok(12 * 3600));
+        assert_eq!(parse_duration("2w"), Ok(14 * 86_400));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(ago(0, 7200), "2h ago");
+    }
+}

@@ -21,6 +21,7 @@ use cargo_store_target::{SourceKind, Toolchain, Workspace};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::pause::pause;
 use crate::{Error, REPORT_VERSION, elapsed_ms};
 
 /// What to check out, and how.
@@ -148,6 +149,8 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
         }
         units
     };
+
+    pause("checkout-registered");
 
     // Look at what is on disk, and check the objects that will be used.
     let placements: Vec<Placement> = units

@@ -15,6 +15,22 @@ pub enum Error {
     /// A filesystem operation failed.
     #[error(transparent)]
     Filesystem(#[from] cargo_store_fs::Error),
+    /// A registered root cannot be read: collecting now could evict what it still uses.
+    #[error(
+        "cannot read the registered build directory `{path}`: {source}\nhint: fix its permissions or mount it again; if it is gone for good, run `cargo store roots forget {path}`"
+    )]
+    RootUnreadable {
+        /// The path that could not be read.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `roots forget` was given a path that is not a registered root.
+    #[error("`{path}` is not a registered build directory\nhint: `cargo store roots` lists them")]
+    UnknownRoot {
+        /// The path given.
+        path: PathBuf,
+    },
     /// The build directory does not exist: there is nothing to ingest.
     #[error(
         "`{path}` does not exist: this workspace has not been built yet\nhint: run `cargo build` first, then `cargo store ingest`"

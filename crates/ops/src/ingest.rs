@@ -24,6 +24,8 @@ use cargo_store_target::{SkipReason, Toolchain, Unit, UnitKey, Workspace, eligib
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::gc::{Auto, DEFAULT_MAX_AGE, GcOptions, GcReport, gc};
+use crate::pause::pause;
 use crate::{Error, REPORT_VERSION, elapsed_ms};
 
 /// What to ingest, and into which store.
@@ -35,6 +37,9 @@ pub struct IngestOptions {
     pub manifest_path: Option<PathBuf>,
     /// `--target-dir`.
     pub target_directory: Option<PathBuf>,
+    /// If the store is bigger than this after the ingest, collect garbage (as `git gc --auto`
+    /// does), unless another command holds the store; `None` never does.
+    pub size_budget: Option<u64>,
 }
 
 /// Units skipped for one reason.
@@ -81,6 +86,8 @@ pub struct IngestReport {
     pub bytes_deduplicated: u64,
     /// Symbolic links found in units: never followed, never stored.
     pub symlinks_ignored: u64,
+    /// The collection run because the store went over its size budget, if any.
+    pub gc: Option<GcReport>,
     /// Wall time.
     pub elapsed_ms: u64,
 }
@@ -117,6 +124,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         bytes_added: 0,
         bytes_deduplicated: 0,
         symlinks_ignored: 0,
+        gc: None,
         elapsed_ms: 0,
     };
     let mut skipped: BTreeMap<SkipReason, BTreeSet<String>> = BTreeMap::new();
@@ -247,6 +255,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
 
     // Commit, dependencies before dependents; a unit whose files changed under us is left out,
     // and so is everything that depends on it.
+    pause("ingest-staged");
     let order = topological(&new_units, &verdicts.dependencies);
     let timestamp = now();
     let transaction = store.index_mut().transaction()?;
@@ -287,6 +296,18 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
     let root = transaction.register_root(&build_directory, build_metadata.dev(), build_metadata.ino(), timestamp)?;
     transaction.reference(root, &unit_ids, timestamp)?;
     transaction.commit()?;
+    drop(store);
+    if let Some(max_size) = options.size_budget {
+        let options = GcOptions {
+            store: options.store.clone(),
+            max_age: DEFAULT_MAX_AGE,
+            max_size,
+            dry_run: false,
+            auto: Some(Auto::OverBudget),
+        };
+        let collected = gc(&options, &mut |_| {})?;
+        report.gc = collected.skipped.is_none().then_some(collected);
+    }
 
     report.units_skipped = skipped_counts.values().sum();
     report.skipped = skipped

@@ -7,13 +7,21 @@
 
 mod checkout;
 mod error;
+mod gc;
 mod ingest;
+mod pause;
+mod roots;
 mod status;
 pub mod timer;
 
 pub use checkout::{CheckoutOptions, CheckoutReport, checkout};
 pub use error::Error;
+pub use gc::{
+    AUTO_INTERVAL, Auto, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport, MISSING_ROOT_GRACE,
+    ORPHAN_GRACE, gc,
+};
 pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest};
+pub use roots::{ForgetReport, RootEntry, RootsReport, forget, roots};
 pub use status::{StatusReport, status};
 
 /// The version of the JSON schema of every report; bumped when a field changes meaning or

@@ -34,6 +34,22 @@ impl Layout {
             Layout::PerUnit => "per-unit",
         }
     }
+
+    /// The layout for a name read from the index.
+    pub fn from_name(name: &str) -> Option<Layout> {
+        [Layout::Legacy, Layout::PerUnit].into_iter().find(|layout| layout.name() == name)
+    }
+
+    /// Where the fingerprint hash file of the unit `<pkg>-<hash>` (`name`) with the hash file
+    /// `target` (e.g. `lib-serde`) is, relative to the build directory: its content says which
+    /// build of the unit is there. `None` if `name` is not `<pkg>-<hash>`.
+    pub fn fingerprint_file(self, place: &Path, name: &str, target: &str) -> Option<PathBuf> {
+        let (package, hash) = name.rsplit_once('-').filter(|(_, hash)| is_unit_hash(hash))?;
+        Some(match self {
+            Layout::Legacy => place.join(".fingerprint").join(name).join(target),
+            Layout::PerUnit => place.join("build").join(package).join(hash).join("fingerprint").join(target),
+        })
+    }
 }
 
 /// One `[<triple>/]<profile>` directory of a build directory, in one layout.
@@ -122,6 +138,21 @@ fn subdirectories(directory: &Path) -> crate::Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprint_files_of_both_layouts() {
+        let place = Path::new("debug");
+        assert_eq!(
+            Layout::Legacy.fingerprint_file(place, "serde-0123456789abcdef", "lib-serde"),
+            Some(PathBuf::from("debug/.fingerprint/serde-0123456789abcdef/lib-serde"))
+        );
+        assert_eq!(
+            Layout::PerUnit.fingerprint_file(place, "serde-0123456789abcdef", "lib-serde"),
+            Some(PathBuf::from("debug/build/serde/0123456789abcdef/fingerprint/lib-serde"))
+        );
+        assert_eq!(Layout::Legacy.fingerprint_file(place, "serde", "lib-serde"), None);
+        assert_eq!(Layout::from_name("per-unit"), Some(Layout::PerUnit));
+    }
 
     #[test]
     fn finds_profiles_triples_and_both_layouts() {

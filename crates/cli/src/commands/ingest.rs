@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use cargo_store_ops::{IngestOptions, ingest};
 
 use crate::Context;
-use crate::output::{bytes, count, duration, json};
+use crate::output::{bytes, count, duration, json, parse_size};
 
 /// Store the dependency build units of a workspace's target directory.
 ///
@@ -26,6 +26,13 @@ pub struct Arguments {
     /// The target directory, if not the workspace's default.
     #[arg(long, value_name = "DIR")]
     target_dir: Option<PathBuf>,
+    /// If the store is bigger than this afterwards, collect garbage as `cargo store gc
+    /// --max-size` would (unless another cargo-store command is running).
+    #[arg(long, value_name = "SIZE", default_value = "20GiB", env = "CARGO_STORE_MAX_SIZE", value_parser = parse_size)]
+    max_size: u64,
+    /// Never collect garbage after the ingest.
+    #[arg(long)]
+    no_gc: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -37,6 +44,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         store: context.store.clone(),
         manifest_path: arguments.manifest_path,
         target_directory: arguments.target_dir,
+        size_budget: (!arguments.no_gc).then_some(arguments.max_size),
     };
     let report = ingest(&options, &mut context.waiting()).context("ingest failed")?;
     if arguments.json {
@@ -65,6 +73,10 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
                 }
                 println!("    {} ({}): {packages}; {}", group.reason, group.units, group.explanation);
             }
+        }
+        if let Some(collected) = &report.gc {
+            println!("The store was over its size budget:");
+            crate::commands::gc::print(collected);
         }
     }
     Ok(ExitCode::SUCCESS)

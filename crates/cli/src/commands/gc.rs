@@ -1,0 +1,103 @@
+//! `cargo store gc`: keep the store bounded.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use cargo_store_ops::{Auto, GcOptions, GcReport, gc};
+
+use crate::Context;
+use crate::output::{bytes, count, duration, json, parse_duration, parse_size};
+
+/// Delete what no registered worktree needs, and keep the store under its size budget.
+///
+/// First every registered build directory (root) is checked: a root whose directory is gone is
+/// dropped after 7 days (a replaced one at once), and a root stops holding a unit once that
+/// unit is no longer in its target directory (after `cargo clean`, say). Then units that no
+/// root holds and that were not used for `--max-age` are deleted; then, while the store is
+/// bigger than `--max-size`, the least recently used units (a worktree that uses one keeps its
+/// own copy or link). A unit always goes with the units that depend on it. Files left over by
+/// interrupted commands are deleted after an hour.
+///
+/// Run it from a timer (`cargo store timer install`) with `--auto`: it then does nothing if
+/// another cargo-store command is running or if the last collection was less than a day ago.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  cargo store gc --dry-run\n  cargo store gc --max-size 10GiB --max-age 14d\n  cargo store gc --auto --quiet   (what the timer runs)"
+)]
+pub struct Arguments {
+    /// Delete units no worktree holds that were not used for this long (s, m, h, d, w).
+    #[arg(long, value_name = "DURATION", default_value = "30d", env = "CARGO_STORE_MAX_AGE", value_parser = parse_duration)]
+    max_age: i64,
+    /// Then delete least recently used units while the store is bigger than this
+    /// (B, K, M, G, T, KiB.., KB..).
+    #[arg(long, value_name = "SIZE", default_value = "20GiB", env = "CARGO_STORE_MAX_SIZE", value_parser = parse_size)]
+    max_size: u64,
+    /// Change nothing; print what would be deleted.
+    #[arg(long)]
+    dry_run: bool,
+    /// Do nothing if the store is busy or was collected in the last day.
+    #[arg(long)]
+    auto: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command.
+pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
+    let options = GcOptions {
+        store: context.store.clone(),
+        max_age: arguments.max_age,
+        max_size: arguments.max_size,
+        dry_run: arguments.dry_run,
+        auto: arguments.auto.then_some(Auto::Timer),
+    };
+    let report = gc(&options, &mut context.waiting()).context("gc failed")?;
+    if arguments.json {
+        json(&report)?;
+    } else if !context.quiet {
+        print(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a report for people (also used after an automatic collection).
+pub fn print(report: &GcReport) {
+    if let Some(reason) = &report.skipped {
+        let why = match reason.as_str() {
+            "busy" => "another cargo-store command is running",
+            "recent" => "the last one was less than a day ago",
+            _ => "the store is within its size budget",
+        };
+        println!("Skipped garbage collection: {why}");
+        return;
+    }
+    let units = report.units_evicted_by_age + report.units_evicted_by_size + report.units_evicted_with_dependency;
+    let verb = if report.dry_run { "Would delete" } else { "Deleted" };
+    println!(
+        "{verb} {} and {} from `{}` in {}: {} ({} freed on disk)",
+        count(units, "unit"),
+        count(report.objects_deleted + report.orphans_deleted, "file"),
+        report.store.display(),
+        duration(report.elapsed_ms),
+        bytes(report.bytes_logical),
+        bytes(report.bytes_freed),
+    );
+    if units > 0 {
+        println!(
+            "  units: {} unused and unreferenced, {} over the size budget, {} with a dependency",
+            report.units_evicted_by_age, report.units_evicted_by_size, report.units_evicted_with_dependency
+        );
+    }
+    println!("  store: {} -> {}", bytes(report.bytes_before), bytes(report.bytes_after));
+    println!(
+        "  roots: {} checked, {} missing (kept for 7 days), {} dropped, {} stale references dropped",
+        report.roots_checked,
+        report.roots_missing.len(),
+        report.roots_dropped.len(),
+        report.references_dropped
+    );
+    for root in &report.roots_dropped {
+        println!("  dropped root ({}): `{}`", root.reason, root.path.display());
+    }
+}

@@ -1,0 +1,93 @@
+//! `roots`: the build directories the store keeps units for, and forgetting one.
+
+use std::path::{Path, PathBuf};
+
+use cargo_store_cas::{Access, Store};
+use serde::Serialize;
+
+use crate::gc::{RootState, root_state};
+use crate::{Error, REPORT_VERSION};
+
+/// One registered build directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct RootEntry {
+    /// The build directory.
+    pub path: PathBuf,
+    /// `live`, `missing`, `replaced` (another directory now) or `unreadable`.
+    pub state: String,
+    /// Since when gc has seen it missing, seconds since the epoch.
+    pub missing_since: Option<i64>,
+    /// Units it references.
+    pub units: u64,
+    /// Bytes of those units.
+    pub bytes: u64,
+    /// When an ingest or checkout last used it, seconds since the epoch.
+    pub last_used: i64,
+}
+
+/// Every root.
+#[derive(Debug, Clone, Serialize)]
+pub struct RootsReport {
+    /// Schema version.
+    pub version: u32,
+    /// The store.
+    pub store: PathBuf,
+    /// The roots, by path.
+    pub roots: Vec<RootEntry>,
+}
+
+/// A forgotten root.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForgetReport {
+    /// Schema version.
+    pub version: u32,
+    /// The root that was dropped.
+    pub path: PathBuf,
+    /// How many units it referenced.
+    pub units: u64,
+}
+
+/// Lists the roots of the store, with what the filesystem says about each now.
+pub fn roots(store: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<RootsReport> {
+    let opened = Store::open(store, Access::Shared, waiting)?;
+    let roots = opened
+        .index()
+        .roots()?
+        .into_iter()
+        .map(|record| RootEntry {
+            state: match root_state(&record) {
+                Ok(RootState::Live) => "live",
+                Ok(RootState::Missing) => "missing",
+                Ok(RootState::Replaced) => "replaced",
+                Err(_) => "unreadable",
+            }
+            .to_owned(),
+            missing_since: record.missing_since,
+            units: record.units,
+            bytes: record.bytes,
+            last_used: record.last_used,
+            path: record.path,
+        })
+        .collect();
+    Ok(RootsReport { version: REPORT_VERSION, store: opened.root().to_path_buf(), roots })
+}
+
+/// Drops the root at `path` (a build directory, or a worktree whose `target/` is registered),
+/// so that gc no longer keeps units for it.
+pub fn forget(store: &Path, path: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<ForgetReport> {
+    let mut opened = Store::open(store, Access::Shared, waiting)?;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut candidates = vec![absolute.clone(), absolute.join("target")];
+    if let Ok(canonical) = absolute.canonicalize() {
+        candidates.push(canonical.join("target"));
+        candidates.push(canonical);
+    }
+    let transaction = opened.index_mut().transaction()?;
+    let roots = transaction.roots()?;
+    let Some(record) = candidates.iter().find_map(|candidate| roots.iter().find(|root| &root.path == candidate)) else {
+        return Err(Error::UnknownRoot { path: absolute });
+    };
+    transaction.forget_root(record.id)?;
+    transaction.commit()?;
+    Ok(ForgetReport { version: REPORT_VERSION, path: record.path.clone(), units: record.units })
+}
