@@ -380,7 +380,9 @@ impl IndexTransaction<'_> {
                  SELECT ?1, id FROM units WHERE key = ?2",
             )
             .map_err(&error)?;
-        for key in &unit.dependencies {
+        // A unit may depend on one unit twice (a dependency renamed twice): one edge.
+        let keys: std::collections::BTreeSet<&String> = unit.dependencies.iter().collect();
+        for key in keys {
             if dependency.execute(params![unit_id, key]).map_err(&error)? == 0 {
                 // A dependency that is not stored would make this unit unusable: refuse.
                 return Err(Error::Index {
@@ -598,7 +600,15 @@ mod tests {
             dependencies: Vec::new(),
         };
         transaction.insert_unit(&unit, 0)?;
+        // A dependent listing that unit twice (a dependency renamed twice) gets one edge.
+        let dependent = NewUnit { key: "dependent".into(), dependencies: vec!["k".into(), "k".into()], ..unit.clone() };
+        transaction.insert_unit(&dependent, 0)?;
         transaction.commit()?;
+        let edges: i64 = index
+            .connection
+            .query_row("SELECT count(*) FROM unit_dependencies", [], |row| row.get(0))
+            .map_err(sql_error(&path))?;
+        assert_eq!(edges, 1);
         let refused = index.connection.execute("DELETE FROM objects", []);
         assert!(refused.is_err(), "ON DELETE RESTRICT must protect a listed object");
         Ok(())
