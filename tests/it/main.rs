@@ -12,3 +12,4 @@ mod gc;
 mod reports;
 mod safety;
 mod support;
+mod timer;

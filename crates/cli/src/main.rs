@@ -47,6 +47,7 @@ enum Command {
     Status(commands::status::Arguments),
     Gc(commands::gc::Arguments),
     Roots(commands::roots::Arguments),
+    Timer(commands::timer::Arguments),
 }
 
 /// What every command gets besides its own arguments.
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
         Command::Status(arguments) => commands::status::run(&context, arguments),
         Command::Gc(arguments) => commands::gc::run(&context, arguments),
         Command::Roots(arguments) => commands::roots::run(&context, arguments),
+        Command::Timer(arguments) => commands::timer::run(&context, arguments),
     };
     match result {
         Ok(code) => code,

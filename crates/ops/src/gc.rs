@@ -40,8 +40,9 @@ pub const DEFAULT_MAX_SIZE: u64 = 20 << 30;
 pub const MISSING_ROOT_GRACE: i64 = 7 * DAY;
 /// How old an orphan file must be before it is deleted: 1 hour.
 pub const ORPHAN_GRACE: i64 = 3600;
-/// `--auto` does nothing if the last collection is more recent than this: 1 day.
-pub const AUTO_INTERVAL: i64 = DAY;
+/// `--auto` does nothing if the last collection is more recent than this: 20 hours, so that a
+/// daily timer whose runs drift by up to an hour never skips every other day.
+pub const AUTO_INTERVAL: i64 = 20 * 3600;
 
 const DAY: i64 = 24 * 3600;
 const LAST_GC: &str = "last_gc";

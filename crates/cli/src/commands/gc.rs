@@ -19,7 +19,8 @@ use crate::output::{bytes, count, duration, json, parse_duration, parse_size};
 /// interrupted commands are deleted after an hour.
 ///
 /// Run it from a timer (`cargo store timer install`) with `--auto`: it then does nothing if
-/// another cargo-store command is running or if the last collection was less than a day ago.
+/// another cargo-store command is running or if the last collection was less than 20 hours
+/// ago.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  cargo store gc --dry-run\n  cargo store gc --max-size 10GiB --max-age 14d\n  cargo store gc --auto --quiet   (what the timer runs)"
@@ -35,7 +36,7 @@ pub struct Arguments {
     /// Change nothing; print what would be deleted.
     #[arg(long)]
     dry_run: bool,
-    /// Do nothing if the store is busy or was collected in the last day.
+    /// Do nothing if the store is busy or was collected in the last 20 hours.
     #[arg(long)]
     auto: bool,
     /// Print the report as JSON.
@@ -66,7 +67,7 @@ pub fn print(report: &GcReport) {
     if let Some(reason) = &report.skipped {
         let why = match reason.as_str() {
             "busy" => "another cargo-store command is running",
-            "recent" => "the last one was less than a day ago",
+            "recent" => "the last one was less than 20 hours ago",
             _ => "the store is within its size budget",
         };
         println!("Skipped garbage collection: {why}");
