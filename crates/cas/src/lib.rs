@@ -56,7 +56,7 @@ pub use index::{
     Index, IndexTransaction, ManifestEntry, NewUnit, ObjectRecord, PackageKey, StoredFile, StoredUnit, Totals,
 };
 pub use lock::Access;
-pub use object::{ObjectId, hash_file};
+pub use object::{FileIdentity, ObjectId, hash_file};
 pub use roots::{RootRecord, RootReference};
 pub use store::{ObjectSource, Objects, StagedObject, Store};
 

@@ -6,13 +6,13 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::Context;
+use cargo_store_fs::FileTimes;
 
-/// Files at least this large are hashed through a memory map.
-const MMAP_THRESHOLD: u64 = 1 << 20;
+use crate::Error;
+use crate::error::Context;
 
 /// The identity of an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -77,17 +77,39 @@ impl fmt::Display for ObjectId {
     }
 }
 
-/// Hashes the file at `path`: small files by reading them, large ones through a memory map.
-pub fn hash_file(path: &Path, size: u64) -> crate::Result<blake3::Hash> {
-    let mut hasher = blake3::Hasher::new();
-    if size >= MMAP_THRESHOLD {
-        hasher.update_mmap(path).context("hash", path)?;
-    } else {
-        let mut file = File::open(path).context("open", path)?;
-        let mut buffer = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        file.read_to_end(&mut buffer).context("read", path)?;
-        hasher.update(&buffer);
+/// What a file looked like when it was scanned: hashing or storing it checks that it still is
+/// that file, unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    /// Its size.
+    pub size: u64,
+    /// Its inode.
+    pub inode: u64,
+    /// Its mtime.
+    pub times: FileTimes,
+}
+
+impl FileIdentity {
+    /// The identity of a file from its metadata.
+    pub fn of(metadata: &std::fs::Metadata) -> FileIdentity {
+        FileIdentity { size: metadata.len(), inode: metadata.ino(), times: FileTimes::of(metadata) }
     }
+}
+
+/// Hashes the file at `path`, which must still be the file `expected` describes, before and
+/// after it is read: a file that cargo replaced or rewrote since it was scanned fails with
+/// [`Error::Changed`] instead of being stored under a hash that its recorded mtime does not
+/// belong to.
+pub fn hash_file(path: &Path, expected: &FileIdentity) -> crate::Result<blake3::Hash> {
+    let file = File::open(path).context("open", path)?;
+    let unchanged = |file: &File| -> crate::Result<()> {
+        let metadata = file.metadata().context("read metadata of", path)?;
+        if FileIdentity::of(&metadata) == *expected { Ok(()) } else { Err(Error::Changed { path: path.to_path_buf() }) }
+    };
+    unchanged(&file)?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(&file).context("read", path)?;
+    unchanged(&file)?;
     Ok(hasher.finalize())
 }
 
@@ -114,13 +136,18 @@ mod tests {
     }
 
     #[test]
-    fn large_and_small_files_hash_the_same_way() -> crate::Result<()> {
+    fn hashing_refuses_a_file_that_is_not_the_scanned_one() -> crate::Result<()> {
         let directory = tempfile::tempdir().context("create", "tempdir")?;
-        let path = directory.path().join("large");
-        let bytes = vec![7u8; (MMAP_THRESHOLD + 3) as usize];
+        let path = directory.path().join("file");
+        let bytes = vec![7u8; 3 << 20];
         std::fs::write(&path, &bytes).context("write", &path)?;
-        assert_eq!(hash_file(&path, bytes.len() as u64)?, blake3::hash(&bytes));
-        assert_eq!(hash_file(&path, 0)?, blake3::hash(&bytes));
+        let scanned = FileIdentity::of(&std::fs::metadata(&path).context("stat", &path)?);
+        assert_eq!(hash_file(&path, &scanned)?, blake3::hash(&bytes));
+        // Replaced by rename, as rustc does: another inode.
+        let replacement = directory.path().join("replacement");
+        std::fs::write(&replacement, &bytes).context("write", &replacement)?;
+        std::fs::rename(&replacement, &path).context("rename", &path)?;
+        assert!(matches!(hash_file(&path, &scanned), Err(Error::Changed { .. })));
         Ok(())
     }
 }

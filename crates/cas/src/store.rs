@@ -10,7 +10,7 @@ use cargo_store_fs::{FileTimes, publish, set_times, temporary_path, write_new};
 use crate::error::Context;
 use crate::index::{Index, ObjectRecord};
 use crate::lock::{self, Access};
-use crate::{Error, ObjectId};
+use crate::{Error, FileIdentity, ObjectId};
 
 /// The on-disk layout version written to `VERSION`.
 pub const STORE_VERSION: u32 = 1;
@@ -22,12 +22,8 @@ const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This 
 pub struct ObjectSource<'a> {
     /// The file.
     pub path: &'a Path,
-    /// Its size.
-    pub size: u64,
-    /// Its inode.
-    pub inode: u64,
-    /// Its mtime, which the object gets too.
-    pub times: FileTimes,
+    /// What it was when it was hashed; the object gets its mtime.
+    pub identity: FileIdentity,
     /// Whether the file itself may become the object (same filesystem, replaced by rename).
     pub hardlink: bool,
     /// Whether the object may be hard-linked into worktrees (see [`ObjectId::mode`]).
@@ -142,7 +138,8 @@ impl Objects {
     /// while being hashed again, and the copy is kept only if its hash is `id`. Either way the
     /// object gets its final name only when complete, with its final mode and mtime.
     pub fn store(&self, id: ObjectId, source: &ObjectSource) -> crate::Result<StagedObject> {
-        let ObjectSource { path: source, size, inode: source_inode, times, hardlink, writable } = *source;
+        let ObjectSource { path: source, identity, hardlink, writable } = *source;
+        let (size, times) = (identity.size, identity.times);
         let destination = self.path(&id);
         if let Some(record) = self.existing_object(&destination, id, size)? {
             return Ok(StagedObject { record, created: false });
@@ -152,7 +149,7 @@ impl Objects {
         }
         let temporary = temporary_path(&self.root.join("tmp").join("object"));
         let staged = if hardlink && fs::hard_link(source, &temporary).is_ok() {
-            check_same_file(&temporary, source, source_inode, size, times)
+            check_same_file(&temporary, source, &identity)
         } else {
             copy_verified(source, &temporary, id)
         }
@@ -214,9 +211,9 @@ impl Objects {
 }
 
 /// Checks that a fresh hard link still is the file that was hashed.
-fn check_same_file(link: &Path, source: &Path, inode: u64, size: u64, times: FileTimes) -> crate::Result<()> {
+fn check_same_file(link: &Path, source: &Path, identity: &FileIdentity) -> crate::Result<()> {
     let metadata = fs::symlink_metadata(link).context("read metadata of", link)?;
-    if metadata.ino() != inode || metadata.len() != size || FileTimes::of(&metadata) != times {
+    if FileIdentity::of(&metadata) != *identity {
         return Err(Error::Changed { path: source.to_path_buf() });
     }
     Ok(())
@@ -378,7 +375,12 @@ mod tests {
         set_times(&source, times).expect("times");
         let id = ObjectId::of_bytes(b"content", false);
         let inode = fs::metadata(&source).expect("stat").ino();
-        let from = ObjectSource { path: &source, size: 7, inode, times, hardlink: false, writable: false };
+        let from = ObjectSource {
+            path: &source,
+            identity: FileIdentity { size: 7, inode, times },
+            hardlink: false,
+            writable: false,
+        };
         let first = store.objects().store(id, &from).expect("store");
         assert!(first.created);
         let path = store.object_path(&id);
@@ -401,9 +403,7 @@ mod tests {
         let inode = fs::metadata(&source).expect("stat").ino();
         let from = ObjectSource {
             path: &source,
-            size: 7,
-            inode,
-            times: FileTimes { modified_ns: 0 },
+            identity: FileIdentity { size: 7, inode, times: FileTimes { modified_ns: 0 } },
             hardlink: false,
             writable: false,
         };

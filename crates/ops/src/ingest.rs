@@ -18,9 +18,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use cargo_store_cas::{
-    Access, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store, hash_file, now,
+    Access, FileIdentity, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store, hash_file,
+    now,
 };
-use cargo_store_target::{SkipReason, Toolchain, Unit, UnitKey, Workspace, eligibility, scan};
+use cargo_store_target::{SkipReason, Toolchain, Unit, UnitFile, UnitKey, Workspace, eligibility, scan};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -104,9 +105,10 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         }
         Err(error) => return Err(cargo_store_cas::Error::io("read metadata of", &build_directory, error).into()),
     };
-    let namespace = Toolchain::detect(&workspace.root)?.namespace();
+    let toolchain = Toolchain::detect(&workspace.root)?;
+    let namespace = toolchain.namespace();
     let scanned = scan(&build_directory)?;
-    let verdicts = eligibility(&workspace, &scanned);
+    let verdicts = eligibility(&workspace, &scanned, &toolchain);
     let units = &scanned.units;
 
     let mut report = IngestReport {
@@ -173,7 +175,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         .map(|(&inode, &(unit, file_index))| {
             let file = &units[unit].files[file_index];
             let path = build_directory.join(&units[unit].place.path).join(&file.path);
-            let id = hash_file(&path, file.size)
+            let id = hash_file(&path, &identity(file))
                 .map(|hash| ObjectId { hash: *hash.as_bytes(), executable: file.mode & 0o111 != 0 });
             (inode, id.map_err(Error::from))
         })
@@ -224,9 +226,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
             let path = build_directory.join(&units[unit].place.path).join(&file.path);
             let source = ObjectSource {
                 path: &path,
-                size: file.size,
-                inode: file.inode,
-                times: file.modified,
+                identity: identity(file),
                 hardlink: file.class.hardlink_by_default() && file.device == store_device,
                 writable: file.class.hardlink_allowed(),
             };
@@ -255,6 +255,14 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
 
     // Commit, dependencies before dependents; a unit whose files changed under us is left out,
     // and so is everything that depends on it.
+    // Cargo clears a unit's fingerprint before it rebuilds the unit and writes it back last: a
+    // fingerprint that still holds what the scan read means the files checked above belong to
+    // that build of the unit.
+    for &unit in &new_units {
+        if units[unit].current_fingerprint(&build_directory) != units[unit].fingerprint {
+            changed_units.insert(unit);
+        }
+    }
     pause("ingest-staged");
     let order = topological(&new_units, &verdicts.dependencies);
     let timestamp = now();
@@ -321,6 +329,11 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         .collect();
     report.elapsed_ms = elapsed_ms(start);
     Ok(report)
+}
+
+/// What a file of a unit looked like when it was scanned.
+fn identity(file: &UnitFile) -> FileIdentity {
+    FileIdentity { size: file.size, inode: file.inode, times: file.modified }
 }
 
 /// The manifest of a unit about to be stored.

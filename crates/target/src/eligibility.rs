@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::Toolchain;
 use crate::unit::{Scan, Unit, UnitKind};
 use crate::workspace::{SourceKind, Workspace};
 
@@ -18,6 +19,9 @@ pub enum SkipReason {
     WorkspaceMember,
     /// A path dependency or a `[patch]` path: fingerprinted by mtime, keyed by path.
     PathSource,
+    /// Built by another toolchain than the workspace's (another rustc, or the same release
+    /// from another channel or commit): its fingerprint could never match here.
+    OtherToolchain,
     /// A registry or git package whose sources are vendored inside the workspace, so they
     /// live at another path in every worktree.
     VendoredInWorkspace,
@@ -41,6 +45,7 @@ impl SkipReason {
         match self {
             SkipReason::WorkspaceMember => "workspace-member",
             SkipReason::PathSource => "path-source",
+            SkipReason::OtherToolchain => "other-toolchain",
             SkipReason::VendoredInWorkspace => "vendored-in-workspace",
             SkipReason::AbsolutePathInTarget => "absolute-path-in-target",
             SkipReason::UnknownPackage => "unknown-package",
@@ -55,6 +60,7 @@ impl SkipReason {
         match self {
             SkipReason::WorkspaceMember => "workspace members are built from the worktree itself",
             SkipReason::PathSource => "path dependencies are fingerprinted by mtime and path",
+            SkipReason::OtherToolchain => "it was built by another toolchain than this workspace uses",
             SkipReason::VendoredInWorkspace => "sources vendored inside the workspace differ by path in each worktree",
             SkipReason::AbsolutePathInTarget => "its build script watches a path inside this target directory",
             SkipReason::UnknownPackage => "no package of the current Cargo.lock matches it (stale unit)",
@@ -86,8 +92,20 @@ pub struct Eligibility {
     pub dependencies: Vec<Vec<usize>>,
 }
 
-/// Decides which units of `scan` may be stored.
-pub fn eligibility(workspace: &Workspace, scan: &Scan) -> Eligibility {
+/// Decides which units of `scan` may be stored for `toolchain`, the workspace's.
+///
+/// Units whose fingerprint records another toolchain hash than
+/// [`Toolchain::fingerprint_hash`] are skipped. That check is only made once it is known to
+/// hash the way this cargo does: some unit carries the hash of the toolchain, or of a toolchain
+/// that cargo recorded in the build directory's `.rustc_info.json`. Otherwise (a cargo that
+/// hashes differently) it is left out rather than made wrong.
+pub fn eligibility(workspace: &Workspace, scan: &Scan, toolchain: &Toolchain) -> Eligibility {
+    let known: Vec<u64> = std::iter::once(toolchain.fingerprint_hash())
+        .chain(Toolchain::recorded_in(&workspace.build_directory).iter().map(Toolchain::fingerprint_hash))
+        .chain(Toolchain::recorded_in(&workspace.target_directory).iter().map(Toolchain::fingerprint_hash))
+        .collect();
+    let understood = scan.units.iter().any(|unit| unit.rustc.is_some_and(|rustc| known.contains(&rustc)));
+    let rustc = understood.then(|| toolchain.fingerprint_hash());
     let units = &scan.units;
     // Fingerprints are unique per layout; a build directory that holds both layouts has the
     // same unit twice, and a unit's dependencies are in its own layout.
@@ -125,9 +143,10 @@ pub fn eligibility(workspace: &Workspace, scan: &Scan) -> Eligibility {
     let packages: Vec<Option<usize>> =
         (0..units.len()).map(|index| package_of(workspace, units, &dependencies, index)).collect();
 
+    let graph = Graph { workspace, units, dependencies: &dependencies, packages: &packages, missing: &missing, rustc };
     let mut verdicts: Vec<Option<Verdict>> = vec![None; units.len()];
     for index in 0..units.len() {
-        let _ = resolve(workspace, units, &dependencies, &packages, &missing, &mut verdicts, index);
+        let _ = resolve(&graph, &mut verdicts, index);
     }
     let verdicts = verdicts
         .into_iter()
@@ -136,29 +155,31 @@ pub fn eligibility(workspace: &Workspace, scan: &Scan) -> Eligibility {
     Eligibility { verdicts, dependencies }
 }
 
+/// What the verdicts are decided from.
+struct Graph<'a> {
+    workspace: &'a Workspace,
+    units: &'a [Unit],
+    dependencies: &'a [Vec<usize>],
+    packages: &'a [Option<usize>],
+    missing: &'a [bool],
+    rustc: Option<u64>,
+}
+
 /// The verdict of one unit, after those of its dependencies (the graph is acyclic; a unit
 /// being resolved is provisionally ineligible, which also ends any cycle a corrupt directory
 /// could contain).
-fn resolve(
-    workspace: &Workspace,
-    units: &[Unit],
-    dependencies: &[Vec<usize>],
-    packages: &[Option<usize>],
-    missing: &[bool],
-    verdicts: &mut Vec<Option<Verdict>>,
-    index: usize,
-) -> Verdict {
+fn resolve(graph: &Graph<'_>, verdicts: &mut Vec<Option<Verdict>>, index: usize) -> Verdict {
     if let Some(verdict) = verdicts[index] {
         return verdict;
     }
-    let package = packages[index];
+    let package = graph.packages[index];
     verdicts[index] = Some(Err(Skipped { reason: SkipReason::DependsOnIneligible, package }));
-    let verdict = match local_reason(workspace, &units[index], package, missing[index]) {
+    let verdict = match local_reason(graph, index) {
         Some(reason) => Err(Skipped { reason, package }),
         None => {
             let mut verdict = package.ok_or(Skipped { reason: SkipReason::UnknownPackage, package: None });
-            for &dependency in &dependencies[index] {
-                if resolve(workspace, units, dependencies, packages, missing, verdicts, dependency).is_err() {
+            for &dependency in &graph.dependencies[index] {
+                if resolve(graph, verdicts, dependency).is_err() {
                     verdict = Err(Skipped { reason: SkipReason::DependsOnIneligible, package });
                     break;
                 }
@@ -171,13 +192,9 @@ fn resolve(
 }
 
 /// Why a unit is ineligible by itself, regardless of its dependencies.
-fn local_reason(
-    workspace: &Workspace,
-    unit: &Unit,
-    package: Option<usize>,
-    missing_dependency: bool,
-) -> Option<SkipReason> {
-    let Some(package) = package.map(|index| &workspace.packages[index]) else {
+fn local_reason(graph: &Graph<'_>, index: usize) -> Option<SkipReason> {
+    let (workspace, unit) = (graph.workspace, &graph.units[index]);
+    let Some(package) = graph.packages[index].map(|index| &workspace.packages[index]) else {
         return Some(SkipReason::UnknownPackage);
     };
     if package.member {
@@ -192,6 +209,9 @@ fn local_reason(
     if unit.fingerprint.is_none() {
         return Some(SkipReason::Incomplete);
     }
+    if graph.rustc.is_some_and(|rustc| unit.rustc != Some(rustc)) {
+        return Some(SkipReason::OtherToolchain);
+    }
     let inside = |path: &Path| {
         path.starts_with(&workspace.root)
             || path.starts_with(&workspace.target_directory)
@@ -200,7 +220,7 @@ fn local_reason(
     if unit.tracked_paths.iter().any(|path| inside(path)) {
         return Some(SkipReason::AbsolutePathInTarget);
     }
-    if missing_dependency {
+    if graph.missing[index] {
         return Some(SkipReason::MissingDependency);
     }
     None

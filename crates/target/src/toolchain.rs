@@ -12,6 +12,8 @@ use crate::Error;
 /// The rustc that builds a workspace, as `rustc -vV` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toolchain {
+    /// The whole output of `rustc -vV`.
+    pub verbose_version: String,
     /// `release:`, e.g. `1.95.0`.
     pub release: String,
     /// `commit-hash:`, or `unknown`.
@@ -45,10 +47,43 @@ impl Toolchain {
             verbose_version.lines().find_map(|line| line.strip_prefix(name)).map(|value| value.trim().to_owned())
         };
         Some(Toolchain {
+            verbose_version: verbose_version.to_owned(),
             release: field("release:")?,
             commit_hash: field("commit-hash:").unwrap_or_else(|| "unknown".to_owned()),
             host: field("host:")?,
         })
+    }
+
+    /// The value cargo records as `"rustc"` in every fingerprint it writes with this toolchain:
+    /// its stable hash (SipHasher128, as `rustc-stable-hash` implements it) of the output of
+    /// `rustc -vV`. A unit whose fingerprint records another value was built by another
+    /// toolchain. Verified against cargo 1.95; should cargo change its hasher, no unit would
+    /// match, and callers then do without the check (see `eligibility`).
+    pub fn fingerprint_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = rustc_stable_hash::StableSipHasher128::new();
+        self.verbose_version.hash(&mut hasher);
+        Hasher::finish(&hasher)
+    }
+
+    /// The toolchains whose `rustc -vV` output cargo cached in a build directory's
+    /// `.rustc_info.json` (the ones that built it last); none if there is no such file.
+    pub fn recorded_in(build_directory: &Path) -> Vec<Toolchain> {
+        #[derive(serde::Deserialize)]
+        struct Info {
+            outputs: std::collections::BTreeMap<String, Output>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Output {
+            stdout: String,
+        }
+        let Ok(bytes) = std::fs::read(build_directory.join(".rustc_info.json")) else {
+            return Vec::new();
+        };
+        let Ok(info) = serde_json::from_slice::<Info>(&bytes) else {
+            return Vec::new();
+        };
+        info.outputs.values().filter_map(|output| Toolchain::parse(&output.stdout)).collect()
     }
 
     /// The namespace string stored with every unit, e.g.
@@ -62,6 +97,15 @@ impl Toolchain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprint_hash_is_the_one_cargo_records() {
+        // Recorded as `"rustc"` in every fingerprint JSON that cargo 1.95 wrote with this
+        // exact `rustc -vV` output.
+        let text = "rustc 1.95.0 (59807616e 2026-04-14)\nbinary: rustc\ncommit-hash: 59807616e1fa2540724bfbac14d7976d7e4a3860\ncommit-date: 2026-04-14\nhost: x86_64-unknown-linux-gnu\nrelease: 1.95.0\nLLVM version: 22.1.2\n";
+        let toolchain = Toolchain::parse(text).expect("parse");
+        assert_eq!(toolchain.fingerprint_hash(), 7_458_672_600_737_419_911);
+    }
 
     #[test]
     fn parses_rustc_verbose_version() {

@@ -83,6 +83,8 @@ pub struct Unit {
     pub fingerprint: Option<String>,
     /// The fingerprint hex of each dependency, from the fingerprint JSON.
     pub dependencies: Vec<String>,
+    /// The hash of the toolchain that built it (`"rustc"` in the fingerprint JSON).
+    pub rustc: Option<u64>,
     /// Source files from the unit's dep-info: they tell which package it was built from.
     pub sources: Vec<PathBuf>,
     /// Absolute paths a build script run asked cargo to watch (`rerun-if-changed`).
@@ -94,6 +96,14 @@ pub struct Unit {
 }
 
 impl Unit {
+    /// The fingerprint hex its hash file in `build_directory` holds now; `None` if there is
+    /// none (cargo is rebuilding the unit, or it was removed).
+    pub fn current_fingerprint(&self, build_directory: &Path) -> Option<String> {
+        let path = self.place.layout.fingerprint_file(&self.place.path, &self.name, &self.target)?;
+        let text = fs::read_to_string(build_directory.join(path)).ok()?;
+        Some(text.trim().to_owned()).filter(|hex| is_unit_hash(hex))
+    }
+
     /// The sum of the sizes of the unit's files.
     pub fn bytes(&self) -> u64 {
         self.files.iter().map(|file| file.size).sum()
@@ -129,11 +139,14 @@ struct Fingerprint {
     crate_name: String,
     hex: Option<String>,
     dependencies: Vec<String>,
+    rustc: Option<u64>,
     tracked_paths: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
 struct FingerprintJson {
+    #[serde(default)]
+    rustc: Option<u64>,
     #[serde(default)]
     deps: Vec<Vec<serde_json::Value>>,
     #[serde(default)]
@@ -170,6 +183,7 @@ fn read_fingerprint(directory: &Path) -> crate::Result<Option<Fingerprint>> {
         .filter(|hex| is_unit_hash(hex));
     let json_path = directory.join(json_name);
     let json: Option<FingerprintJson> = fs::read(&json_path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let rustc = json.as_ref().and_then(|json| json.rustc);
     let (dependencies, tracked_paths) = match json {
         Some(json) => (
             json.deps
@@ -181,7 +195,15 @@ fn read_fingerprint(directory: &Path) -> crate::Result<Option<Fingerprint>> {
         ),
         None => (Vec::new(), Vec::new()),
     };
-    Ok(Some(Fingerprint { kind, target, crate_name, hex: hex.filter(|_| kind.is_some()), dependencies, tracked_paths }))
+    Ok(Some(Fingerprint {
+        kind,
+        target,
+        crate_name,
+        hex: hex.filter(|_| kind.is_some()),
+        dependencies,
+        rustc,
+        tracked_paths,
+    }))
 }
 
 /// The hex form cargo writes to a fingerprint hash file for a fingerprint value.
@@ -437,6 +459,7 @@ impl<'a> Collector<'a> {
             target: fingerprint.target,
             fingerprint: fingerprint.hex,
             dependencies: fingerprint.dependencies,
+            rustc: fingerprint.rustc,
             sources,
             tracked_paths: fingerprint.tracked_paths,
             files: self.files,
