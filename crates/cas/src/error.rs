@@ -22,7 +22,7 @@ pub enum Error {
     Filesystem(#[from] cargo_store_fs::Error),
     /// The index could not be read or written.
     #[error(
-        "the store index `{path}` could not be used: {source}\nhint: if it is corrupt, move it away; the store will start a new index"
+        "the store index `{path}` could not be used: {source}\nhint: if it is damaged, `cargo store repair --rebuild-index` rebuilds it from the objects and manifests (the old file is kept aside)"
     )]
     Index {
         /// The index file.

@@ -18,10 +18,12 @@ use crate::ObjectId;
 use crate::index::{IndexTransaction, to_u64};
 
 /// A unit as the planner sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GcUnit {
     /// Row id.
     pub id: i64,
+    /// Its key (which names its manifest file).
+    pub key: String,
     /// When an ingest or checkout last used it, seconds.
     pub last_used: i64,
     /// Whether a root references it.
@@ -187,8 +189,10 @@ impl IndexTransaction<'_> {
         let error = self.error();
         let query = |sql: &str| self.transaction.prepare_cached(sql).map_err(&error);
         let units =
-            query("SELECT id, last_used, EXISTS (SELECT 1 FROM root_units WHERE unit_id = units.id) FROM units")?
-                .query_map([], |row| Ok(GcUnit { id: row.get(0)?, last_used: row.get(1)?, referenced: row.get(2)? }))
+            query("SELECT id, key, last_used, EXISTS (SELECT 1 FROM root_units WHERE unit_id = units.id) FROM units")?
+                .query_map([], |row| {
+                    Ok(GcUnit { id: row.get(0)?, key: row.get(1)?, last_used: row.get(2)?, referenced: row.get(3)? })
+                })
                 .map_err(&error)?
                 .collect::<Result<_, _>>()
                 .map_err(&error)?;
@@ -292,7 +296,12 @@ mod tests {
     fn inputs(referenced: [bool; 4], last_used: [i64; 4]) -> GcInputs {
         GcInputs {
             units: (0..4)
-                .map(|i| GcUnit { id: i + 1, last_used: last_used[i as usize], referenced: referenced[i as usize] })
+                .map(|i| GcUnit {
+                    id: i + 1,
+                    key: format!("unit-{i}"),
+                    last_used: last_used[i as usize],
+                    referenced: referenced[i as usize],
+                })
                 .collect(),
             dependencies: vec![(2, 1), (3, 2)],
             files: (1..=4).map(|unit| (unit, unit * 10)).collect(),

@@ -7,6 +7,8 @@
 //!   .lock                          flock: shared for ingest/checkout, exclusive for gc
 //!   index.sqlite                   objects, units (manifests), dependencies, roots
 //!   objects/ab/cdef…[.x]           one file per blake3 hash (+ executable bit)
+//!   manifests/ab/cdef….json        each unit's manifest, named by the hash of its key
+//!   quarantine/                    objects found damaged, kept for inspection
 //!   tmp/                           files being written; renamed into objects/ when complete
 //! ```
 //!
@@ -44,8 +46,11 @@ mod clock;
 mod error;
 mod gc;
 mod index;
+mod integrity;
 mod lock;
+mod manifest;
 mod object;
+mod rebuild;
 mod roots;
 mod store;
 
@@ -55,8 +60,11 @@ pub use gc::{Eviction, GcInputs, GcObject, GcPlan, GcPolicy, GcUnit, plan};
 pub use index::{
     Index, IndexTransaction, ManifestEntry, NewUnit, ObjectRecord, PackageKey, StoredFile, StoredUnit, Totals,
 };
+pub use integrity::ObjectCopy;
 pub use lock::Access;
+pub use manifest::manifest_path;
 pub use object::{FileIdentity, ObjectId, hash_file};
+pub use rebuild::{RebuildReport, rebuild_index};
 pub use roots::{RootRecord, RootReference};
 pub use store::{ObjectSource, Objects, StagedObject, Store};
 

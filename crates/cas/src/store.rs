@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use cargo_store_fs::{FileTimes, publish, set_times, temporary_path, write_new};
 
 use crate::error::Context;
-use crate::index::{Index, ObjectRecord};
+use crate::index::{Index, NewUnit, ObjectRecord};
 use crate::lock::{self, Access};
+use crate::manifest;
 use crate::{Error, FileIdentity, ObjectId};
 
 /// The on-disk layout version written to `VERSION`.
@@ -128,6 +129,16 @@ impl Objects {
         self.root.join(id.relative_path())
     }
 
+    /// Writes the on-disk manifest of a unit (before its index row is committed).
+    pub fn write_manifest(&self, unit: &NewUnit) -> crate::Result<()> {
+        manifest::write(&self.root, unit)
+    }
+
+    /// Removes the on-disk manifest of the unit `key` (after its index row is deleted).
+    pub fn remove_manifest(&self, key: &str) -> crate::Result<()> {
+        manifest::remove(&self.root, key)
+    }
+
     /// Writes the bytes of `source` into the store as the object `id`, whose hash the caller
     /// computed from that file, unless the object file exists already.
     ///
@@ -241,7 +252,7 @@ fn copy_verified(source: &Path, destination: &Path, id: ObjectId) -> crate::Resu
 }
 
 /// Creates the store layout if needed and checks that it is safe to use.
-fn prepare(root: &Path) -> crate::Result<PathBuf> {
+pub(crate) fn prepare(root: &Path) -> crate::Result<PathBuf> {
     let root = std::path::absolute(root).context("resolve", root)?;
     if let Some(parent) = root.parent() {
         fs::create_dir_all(parent).context("create directory", parent)?;

@@ -48,6 +48,8 @@ enum Command {
     Gc(commands::gc::Arguments),
     Roots(commands::roots::Arguments),
     Timer(commands::timer::Arguments),
+    Verify(commands::verify::Arguments),
+    Repair(commands::repair::Arguments),
 }
 
 /// What every command gets besides its own arguments.
@@ -89,6 +91,8 @@ fn main() -> ExitCode {
         Command::Gc(arguments) => commands::gc::run(&context, arguments),
         Command::Roots(arguments) => commands::roots::run(&context, arguments),
         Command::Timer(arguments) => commands::timer::run(&context, arguments),
+        Command::Verify(arguments) => commands::verify::run(&context, arguments),
+        Command::Repair(arguments) => commands::repair::run(&context, arguments),
     };
     match result {
         Ok(code) => code,
@@ -104,10 +108,30 @@ fn report_error(error: &anyhow::Error) -> ExitCode {
     if broken_pipe {
         return ExitCode::SUCCESS;
     }
+    // Messages of this project end with `hint:` lines; a cause often repeats its source's
+    // text. Print each thing once, the hints last, as cargo does.
+    let mut printed = String::new();
+    let mut hints: Vec<String> = Vec::new();
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {error}");
-    for cause in error.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+    for (depth, cause) in error.chain().enumerate() {
+        let text = cause.to_string();
+        let mut body = Vec::new();
+        for line in text.lines() {
+            match line.strip_prefix("hint: ") {
+                Some(hint) if !hints.iter().any(|known| known == hint) => hints.push(hint.to_owned()),
+                Some(_) => {}
+                None => body.push(line),
+            }
+        }
+        let body = body.join("\n");
+        if body.is_empty() || (depth > 0 && printed.contains(&body)) {
+            continue;
+        }
+        let _ = if depth == 0 { writeln!(stderr, "error: {body}") } else { writeln!(stderr, "  caused by: {body}") };
+        printed.push_str(&body);
+    }
+    for hint in hints {
+        let _ = writeln!(stderr, "hint: {hint}");
     }
     ExitCode::FAILURE
 }

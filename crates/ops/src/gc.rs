@@ -25,7 +25,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use cargo_store_cas::{Access, Eviction, GcPolicy, IndexTransaction, ObjectId, RootRecord, Store, now, plan};
+use cargo_store_cas::{
+    Access, Eviction, GcPolicy, IndexTransaction, ObjectId, RootRecord, Store, manifest_path, now, plan,
+};
 use cargo_store_target::Layout;
 use serde::Serialize;
 
@@ -209,10 +211,20 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
             Err(error) => return Err(cargo_store_cas::Error::io("delete", &path, error).into()),
         }
     }
+    let evicted: HashSet<i64> = plan.units.iter().map(|(unit, _)| *unit).collect();
+    let mut manifests = HashSet::new();
+    for unit in &inputs.units {
+        if !evicted.contains(&unit.id) || options.dry_run {
+            manifests.insert(root.join(manifest_path(&unit.key)));
+        } else {
+            objects.remove_manifest(&unit.key)?;
+        }
+    }
     let deleted: HashSet<ObjectId> = plan.objects.iter().map(|object| object.object).collect();
     let known: HashSet<ObjectId> =
         inputs.objects.iter().map(|object| object.object).filter(|object| !deleted.contains(object)).collect();
-    sweep_orphans(&root, &known, &deleted, timestamp, options.dry_run, &mut report)?;
+    let kept = Kept { objects: &known, deleted: &deleted, manifests: &manifests };
+    sweep_orphans(&root, &kept, timestamp, options.dry_run, &mut report)?;
     report.elapsed_ms = elapsed_ms(start);
     Ok(report)
 }
@@ -312,13 +324,22 @@ fn remove(path: &Path, dry_run: bool) -> io::Result<u64> {
     Ok(freed)
 }
 
-/// Deletes files in `objects/` that no index row names and anything in `tmp/`, once older
-/// than [`ORPHAN_GRACE`] by their last status change (publishing an object changes it; its
-/// mtime is the build's, not the store's). Never descends into a symbolic link.
+/// What the orphan sweep must leave alone.
+struct Kept<'a> {
+    /// Objects the index lists after the collection.
+    objects: &'a HashSet<ObjectId>,
+    /// Objects the collection deletes (still there in a dry run).
+    deleted: &'a HashSet<ObjectId>,
+    /// Manifest files of the units that remain.
+    manifests: &'a HashSet<PathBuf>,
+}
+
+/// Deletes files in `objects/` and `manifests/` that no index row names and anything in
+/// `tmp/`, once older than [`ORPHAN_GRACE`] by their last status change (publishing an object
+/// changes it; its mtime is the build's, not the store's). Never descends into a symbolic link.
 fn sweep_orphans(
     root: &Path,
-    known: &HashSet<ObjectId>,
-    deleted: &HashSet<ObjectId>,
+    kept: &Kept<'_>,
     timestamp: i64,
     dry_run: bool,
     report: &mut GcReport,
@@ -355,8 +376,23 @@ fn sweep_orphans(
                 Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
                 Err(error) => return Err(cargo_store_cas::Error::io("read", &file, error).into()),
             };
-            let listed = id.is_some_and(|id| known.contains(&id) || (dry_run && deleted.contains(&id)));
+            let listed = id.is_some_and(|id| kept.objects.contains(&id) || (dry_run && kept.deleted.contains(&id)));
             if (!listed || !metadata.is_file()) && old_enough(&metadata) {
+                orphan(&file, &metadata, report)?;
+            }
+        }
+    }
+    for directory in entries(&root.join("manifests"))? {
+        let listed = |path: &Path| kept.manifests.contains(path);
+        let files = match fs::symlink_metadata(&directory) {
+            Ok(metadata) if metadata.is_dir() => entries(&directory)?,
+            _ => vec![directory.clone()],
+        };
+        for file in files {
+            if let Ok(metadata) = fs::symlink_metadata(&file)
+                && !(listed(&file) && metadata.is_file())
+                && old_enough(&metadata)
+            {
                 orphan(&file, &metadata, report)?;
             }
         }

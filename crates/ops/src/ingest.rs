@@ -218,7 +218,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         }
     }
     let store_device = store.device();
-    let objects_store = store.objects();
+    let objects_store = store.objects().clone();
     let written: Vec<(ObjectId, usize, crate::Result<cargo_store_cas::StagedObject>)> = sources
         .par_iter()
         .map(|(&id, &(unit, file_index))| {
@@ -297,6 +297,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
             }
         }
         report.files_added += unit.files.len() as u64;
+        objects_store.write_manifest(&new_unit)?;
         unit_ids.push(transaction.insert_unit(&new_unit, timestamp)?);
         committed.insert(unit_index);
         report.units_added += 1;

@@ -10,9 +10,11 @@ mod error;
 mod gc;
 mod ingest;
 mod pause;
+mod repair;
 mod roots;
 mod status;
 pub mod timer;
+mod verify;
 
 pub use checkout::{CheckoutOptions, CheckoutReport, checkout};
 pub use error::Error;
@@ -21,8 +23,10 @@ pub use gc::{
     ORPHAN_GRACE, gc,
 };
 pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest};
+pub use repair::{RepairReport, rebuild_index};
 pub use roots::{ForgetReport, RootEntry, RootsReport, forget, roots};
 pub use status::{StatusReport, status};
+pub use verify::{Problem, VerifyOptions, VerifyReport, verify};
 
 /// The version of the JSON schema of every report; bumped when a field changes meaning or
 /// disappears (new fields may appear without a bump).

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 pub enum Error {
     /// `cargo metadata` could not be run or failed.
     #[error(
-        "`cargo metadata` failed for `{manifest}`\n{message}\nhint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`"
+        "`cargo metadata` failed for `{manifest}`: {message}\nhint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`"
     )]
     Metadata {
         /// The manifest (or directory) cargo was asked about.

@@ -91,7 +91,13 @@ impl Workspace {
         let metadata = command.exec().map_err(|error| Error::Metadata {
             manifest: shown,
             message: match error {
-                cargo_metadata::Error::CargoMetadata { stderr } => stderr.trim().to_owned(),
+                // Cargo's own `error: ` prefix would read as a second error.
+                cargo_metadata::Error::CargoMetadata { stderr } => stderr
+                    .trim()
+                    .lines()
+                    .map(|line| line.strip_prefix("error: ").unwrap_or(line))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
                 other => other.to_string(),
             },
         })?;

@@ -3,6 +3,8 @@
 pub mod checkout;
 pub mod gc;
 pub mod ingest;
+pub mod repair;
 pub mod roots;
 pub mod status;
 pub mod timer;
+pub mod verify;

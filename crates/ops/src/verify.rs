@@ -1,0 +1,292 @@
+//! `verify`: the store never lies.
+//!
+//! The quick check compares every object file's size, mtime and inode with what the index
+//! recorded when it was written; an object that differs is rehashed, and either recorded anew
+//! (same bytes: a restored backup, a copied store) or found damaged. `--full` rehashes every
+//! object. A damaged object is moved to `quarantine/` at once, since handing it out is the
+//! one thing worse than not having it. With `--repair` it is restored from a file of a
+//! registered worktree that still hashes right; otherwise the units that list it, and the
+//! units above them, are dropped (they will simply be built again). The index's own
+//! consistency (SQLite's quick check, foreign keys) and the on-disk manifests are checked too.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use cargo_store_cas::{
+    Access, Eviction, FileIdentity, GcPlan, ObjectRecord, ObjectSource, Objects, Store, hash_file, manifest_path, now,
+};
+use cargo_store_fs::FileTimes;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::{REPORT_VERSION, elapsed_ms};
+
+/// How to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// The store directory.
+    pub store: PathBuf,
+    /// Rehash every object.
+    pub full: bool,
+    /// Restore or drop what is damaged.
+    pub repair: bool,
+}
+
+/// One thing found wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// `missing-object`, `damaged-object`, `missing-manifest` or `index`.
+    pub kind: String,
+    /// The path concerned.
+    pub path: PathBuf,
+    /// What is wrong, and what was done about it.
+    pub detail: String,
+    /// Whether `--repair` fixed it.
+    pub repaired: bool,
+}
+
+/// What `verify` found and did.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// Schema version.
+    pub version: u32,
+    /// The store.
+    pub store: PathBuf,
+    /// Whether the store is consistent now (after repairs, with `--repair`).
+    pub consistent: bool,
+    /// Whether every object was rehashed.
+    pub full: bool,
+    /// Objects checked.
+    pub objects_checked: u64,
+    /// Objects rehashed.
+    pub objects_hashed: u64,
+    /// Bytes rehashed.
+    pub bytes_hashed: u64,
+    /// Objects whose file changed place or time but not bytes: recorded anew.
+    pub objects_refreshed: u64,
+    /// Damaged objects moved to `quarantine/`.
+    pub quarantined: Vec<PathBuf>,
+    /// Objects restored from worktree files.
+    pub objects_restored: u64,
+    /// Units dropped because an object could not be restored.
+    pub units_dropped: u64,
+    /// Everything found wrong.
+    pub problems: Vec<Problem>,
+    /// Wall time.
+    pub elapsed_ms: u64,
+}
+
+/// What the filesystem says about one object.
+enum Finding {
+    Intact,
+    Refreshed(ObjectRecord),
+    Missing,
+    Damaged(String),
+}
+
+/// Verifies (and with `repair`, repairs) the store.
+pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<VerifyReport> {
+    let start = Instant::now();
+    let mut store = Store::open(&options.store, Access::Exclusive, waiting)?;
+    let objects = store.objects().clone();
+    let root = store.root().to_path_buf();
+    let mut report = VerifyReport {
+        version: REPORT_VERSION,
+        store: root.clone(),
+        consistent: true,
+        full: options.full,
+        objects_checked: 0,
+        objects_hashed: 0,
+        bytes_hashed: 0,
+        objects_refreshed: 0,
+        quarantined: Vec::new(),
+        objects_restored: 0,
+        units_dropped: 0,
+        problems: Vec::new(),
+        elapsed_ms: 0,
+    };
+    let transaction = store.index_mut().transaction()?;
+    for detail in transaction.database_problems()? {
+        report.problems.push(Problem {
+            kind: "index".to_owned(),
+            path: root.join("index.sqlite"),
+            detail,
+            repaired: false,
+        });
+    }
+
+    let all = transaction.all_objects()?;
+    report.objects_checked = all.len() as u64;
+    let findings: Vec<(Finding, u64)> =
+        all.par_iter().map(|(_, record)| examine(&objects, record, options.full)).collect();
+    let mut lost: Vec<i64> = Vec::new();
+    for ((row, record), (finding, hashed)) in all.iter().zip(findings) {
+        report.objects_hashed += u64::from(hashed > 0);
+        report.bytes_hashed += hashed;
+        let path = objects.path(&record.id);
+        let detail = match finding {
+            Finding::Intact => continue,
+            Finding::Refreshed(current) => {
+                transaction.update_object(*row, &current)?;
+                report.objects_refreshed += 1;
+                continue;
+            }
+            Finding::Missing => "the file is missing".to_owned(),
+            Finding::Damaged(detail) => {
+                let moved = quarantine(&root, &path)?;
+                report.quarantined.push(moved.clone());
+                format!("{detail}; moved to `{}`", moved.display())
+            }
+        };
+        let mut problem = Problem { kind: "damaged-object".to_owned(), path: path.clone(), detail, repaired: false };
+        if problem.detail == "the file is missing" {
+            problem.kind = "missing-object".to_owned();
+        }
+        if options.repair {
+            match restore(&transaction, &objects, *row, record)? {
+                Some(from) => {
+                    problem.repaired = true;
+                    problem.detail.push_str(&format!("; restored from `{}`", from.display()));
+                    report.objects_restored += 1;
+                }
+                None => lost.push(*row),
+            }
+        }
+        report.problems.push(problem);
+    }
+
+    // Units that need an object nobody can restore go, with everything above them.
+    let mut dropped_keys = Vec::new();
+    if !lost.is_empty() {
+        let units = transaction.units_needing(&lost)?;
+        let keys: std::collections::HashMap<i64, String> = transaction.unit_keys()?.into_iter().collect();
+        dropped_keys = units.iter().filter_map(|unit| keys.get(unit).cloned()).collect();
+        let lost_set: HashSet<i64> = lost.iter().copied().collect();
+        let plan = GcPlan {
+            units: units.iter().map(|&unit| (unit, Eviction::Dependency)).collect(),
+            objects: transaction
+                .gc_inputs()?
+                .objects
+                .into_iter()
+                .filter(|object| lost_set.contains(&object.id))
+                .collect(),
+            bytes_before: 0,
+            bytes_after: 0,
+        };
+        transaction.delete_planned(&plan)?;
+        report.units_dropped = units.len() as u64;
+        for problem in
+            report.problems.iter_mut().filter(|problem| problem.kind.ends_with("-object") && !problem.repaired)
+        {
+            problem.repaired = true;
+            problem.detail.push_str("; the units that need it were dropped and will be built again");
+        }
+    }
+
+    // Every unit's manifest must be on disk, or the index could not be rebuilt from it.
+    for (unit, key) in transaction.unit_keys()? {
+        let path = root.join(manifest_path(&key));
+        if path.is_file() {
+            continue;
+        }
+        let mut problem = Problem {
+            kind: "missing-manifest".to_owned(),
+            path: path.clone(),
+            detail: format!("the manifest of unit `{key}` is missing"),
+            repaired: false,
+        };
+        if options.repair {
+            objects.write_manifest(&transaction.new_unit(unit)?)?;
+            problem.repaired = true;
+            problem.detail.push_str("; written again from the index");
+        }
+        report.problems.push(problem);
+    }
+    transaction.commit()?;
+    for key in dropped_keys {
+        objects.remove_manifest(&key)?;
+    }
+    report.consistent = report.problems.iter().all(|problem| problem.repaired);
+    report.elapsed_ms = elapsed_ms(start);
+    Ok(report)
+}
+
+/// Looks at one object file: the quick check, and a rehash when asked or when the quick check
+/// fails. Returns the finding and the bytes hashed.
+fn examine(objects: &Objects, record: &ObjectRecord, full: bool) -> (Finding, u64) {
+    let path = objects.path(&record.id);
+    let metadata = match fs::symlink_metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return (Finding::Missing, 0),
+        Err(error) => return (Finding::Damaged(format!("cannot be read: {error}")), 0),
+    };
+    if !metadata.is_file() {
+        return (Finding::Damaged("is not a regular file".to_owned()), 0);
+    }
+    let current = FileIdentity::of(&metadata);
+    let recorded =
+        FileIdentity { size: record.size, inode: record.inode, times: FileTimes { modified_ns: record.modified_ns } };
+    if current.size != record.size {
+        return (Finding::Damaged(format!("has {} bytes instead of {}", current.size, record.size)), 0);
+    }
+    if current == recorded && !full {
+        return (Finding::Intact, 0);
+    }
+    match hash_file(&path, &current) {
+        Ok(hash) if hash.as_bytes() == &record.id.hash => {
+            if current == recorded {
+                (Finding::Intact, current.size)
+            } else {
+                let refreshed = ObjectRecord {
+                    id: record.id,
+                    size: current.size,
+                    modified_ns: current.times.modified_ns,
+                    inode: current.inode,
+                };
+                (Finding::Refreshed(refreshed), current.size)
+            }
+        }
+        Ok(_) => (Finding::Damaged("its bytes do not match its hash".to_owned()), current.size),
+        Err(error) => (Finding::Damaged(format!("cannot be hashed: {error}")), 0),
+    }
+}
+
+/// Moves a damaged object file to `quarantine/`, keeping it for inspection.
+fn quarantine(root: &Path, path: &Path) -> crate::Result<PathBuf> {
+    let directory = root.join("quarantine");
+    fs::create_dir_all(&directory)
+        .map_err(|error| cargo_store_cas::Error::io("create directory", &directory, error))?;
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let target = directory.join(format!("{name}.{}", now()));
+    fs::rename(path, &target).map_err(|error| cargo_store_cas::Error::io("quarantine", path, error))?;
+    Ok(target)
+}
+
+/// Restores an object from a registered worktree file that still hashes right; returns the
+/// file it came from.
+fn restore(
+    transaction: &cargo_store_cas::IndexTransaction<'_>,
+    objects: &Objects,
+    row: i64,
+    record: &ObjectRecord,
+) -> crate::Result<Option<PathBuf>> {
+    for copy in transaction.object_copies(row)? {
+        let Ok(metadata) = fs::symlink_metadata(&copy.path) else { continue };
+        if !metadata.is_file() || metadata.len() != record.size {
+            continue;
+        }
+        let identity = FileIdentity::of(&metadata);
+        if !hash_file(&copy.path, &identity).is_ok_and(|hash| hash.as_bytes() == &record.id.hash) {
+            continue;
+        }
+        let source =
+            ObjectSource { path: &copy.path, identity, hardlink: false, writable: copy.class.hardlink_allowed() };
+        let staged = objects.store(record.id, &source)?;
+        transaction.update_object(row, &staged.record)?;
+        return Ok(Some(copy.path));
+    }
+    Ok(None)
+}
