@@ -80,6 +80,10 @@ impl Workspace {
     /// directory). `target_directory` overrides the target directory as `--target-dir` would.
     pub fn load(manifest_path: Option<&Path>, target_directory: Option<&Path>) -> crate::Result<Workspace> {
         let mut command = MetadataCommand::new();
+        // Without this, cargo rewrites the target directory's `.rustc_info.json` with the
+        // toolchain it runs now, erasing the record of the toolchain that built the units
+        // (see `eligibility`), and a checkout would write into a target it only reads.
+        command.env("CARGO_CACHE_RUSTC_INFO", "0");
         if let Some(path) = manifest_path {
             command.manifest_path(path);
         }
