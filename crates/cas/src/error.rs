@@ -19,7 +19,23 @@ pub enum Error {
     },
     /// A filesystem operation of `cargo-store-fs` failed.
     #[error(transparent)]
-    Filesystem(#[from] cargo_store_fs::Error),
+    Filesystem(cargo_store_fs::Error),
+    /// The store is on a read-only filesystem.
+    #[error(
+        "cannot write `{path}`: the filesystem is read-only\nhint: cargo-store needs a writable store: remount it read-write, or use another store with `--store DIR` or CARGO_STORE_DIR"
+    )]
+    ReadOnly {
+        /// What could not be written.
+        path: PathBuf,
+    },
+    /// The store's filesystem is full.
+    #[error(
+        "no space left on the device of `{path}`\nhint: free some space there, or shrink the store with `cargo store gc --max-size SIZE`; what was being written was left out of the store"
+    )]
+    Full {
+        /// What could not be written.
+        path: PathBuf,
+    },
     /// The index could not be read or written.
     #[error(
         "the store index `{path}` could not be used: {source}\nhint: if it is damaged, `cargo store repair --rebuild-index` rebuilds it from the objects and manifests (the old file is kept aside)"
@@ -80,8 +96,31 @@ pub enum Error {
 
 impl Error {
     /// Wraps an I/O error with the action and path it happened on.
+    ///
+    /// A read-only or full filesystem becomes [`Error::ReadOnly`] or [`Error::Full`]: those
+    /// need another hint than a failed read.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
+        match source.kind() {
+            io::ErrorKind::ReadOnlyFilesystem => Error::ReadOnly { path: path.into() },
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Error::Full { path: path.into() },
+            _ => Error::Io { action, path: path.into(), source },
+        }
+    }
+}
+
+impl From<cargo_store_fs::Error> for Error {
+    fn from(error: cargo_store_fs::Error) -> Self {
+        let path = match &error {
+            cargo_store_fs::Error::Io { path, .. } | cargo_store_fs::Error::Place { to: path, .. } => {
+                Some(path.clone())
+            }
+            cargo_store_fs::Error::Unsupported { .. } => None,
+        };
+        match (error.io_error().map(io::Error::kind), path) {
+            (Some(io::ErrorKind::ReadOnlyFilesystem), Some(path)) => Error::ReadOnly { path },
+            (Some(io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded), Some(path)) => Error::Full { path },
+            _ => Error::Filesystem(error),
+        }
     }
 }
 

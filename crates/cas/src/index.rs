@@ -163,7 +163,11 @@ pub struct Index {
 }
 
 pub(crate) fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |source| Error::Index { path: path.to_path_buf(), source }
+    move |source| match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => Error::Full { path: path.to_path_buf() },
+        Some(rusqlite::ErrorCode::ReadOnly) => Error::ReadOnly { path: path.to_path_buf() },
+        _ => Error::Index { path: path.to_path_buf(), source },
+    }
 }
 
 pub(crate) fn to_i64(value: u64) -> i64 {
