@@ -37,13 +37,18 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
     let options = VerifyOptions { store: context.store.clone(), full: arguments.full, repair: arguments.repair };
     let report = verify(&options, &mut context.waiting()).context("verify failed")?;
     let code = if report.consistent { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    if !arguments.json {
+        for problem in &report.problems {
+            let state = if problem.repaired { "repaired" } else { "problem" };
+            eprintln!("{state}: {} `{}`: {}", problem.kind, problem.path.display(), problem.detail);
+        }
+    }
+    if !report.consistent {
+        eprintln!("hint: run `cargo store verify --repair` to restore or drop what is damaged");
+    }
     if arguments.json {
         json(&report)?;
         return Ok(code);
-    }
-    for problem in &report.problems {
-        let state = if problem.repaired { "repaired" } else { "problem" };
-        eprintln!("{state}: {} `{}`: {}", problem.kind, problem.path.display(), problem.detail);
     }
     if !context.quiet {
         println!(
@@ -63,9 +68,6 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
                 count(report.objects_refreshed, "object"),
             );
         }
-    }
-    if !report.consistent {
-        eprintln!("hint: run `cargo store verify --repair` to restore or drop what is damaged");
     }
     Ok(code)
 }
