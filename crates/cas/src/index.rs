@@ -255,6 +255,17 @@ impl Index {
     }
 }
 
+/// The schema version recorded in the index file at `path`, if it can be read at all.
+pub(crate) fn recorded_version(path: &Path) -> Option<i64> {
+    let connection = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    connection.query_row("PRAGMA user_version", [], |row| row.get(0)).ok()
+}
+
+/// The schema version this build writes.
+pub(crate) fn supported_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
 /// Applies the migrations the index has not seen, in one exclusive transaction.
 fn migrate(connection: &mut Connection, path: &Path) -> crate::Result<()> {
     let error = sql_error(path);

@@ -16,7 +16,7 @@ use cargo_store_fs::FileTimes;
 use std::os::unix::fs::MetadataExt;
 
 use crate::error::Context;
-use crate::index::{Index, ObjectRecord};
+use crate::index::{Index, ObjectRecord, recorded_version, supported_version};
 use crate::lock::{self, Access};
 use crate::store::prepare;
 use crate::{ObjectId, manifest};
@@ -41,6 +41,14 @@ pub struct RebuildReport {
 pub fn rebuild_index(root: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<RebuildReport> {
     let root = prepare(root)?;
     let _lock = lock::acquire(&root.join(".lock"), Access::Exclusive, waiting)?;
+    // An index written by a newer cargo-store is not damaged: rebuilding it here would throw
+    // away what that version recorded (its roots, for one).
+    let index_path = root.join("index.sqlite");
+    if let Some(found) = recorded_version(&index_path)
+        && found > supported_version()
+    {
+        return Err(crate::Error::NewerSchema { path: index_path, found, supported: supported_version() });
+    }
     let now = crate::now();
     let mut report = RebuildReport::default();
     for name in ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"] {
