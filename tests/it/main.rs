@@ -3,13 +3,17 @@
 //! binary against a temporary store, and assert what a user would notice: which units cargo
 //! reports `Fresh`, what the binary prints, what the `--json` reports say and which files change.
 
+mod bad_input;
 mod checkout;
 mod cli;
+mod crash;
 mod eligibility;
 mod end_to_end;
 mod fixture;
 mod gc;
 mod reports;
 mod safety;
+mod stress;
 mod support;
 mod timer;
+mod verify;

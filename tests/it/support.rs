@@ -215,3 +215,211 @@ mod tests {
         assert!(tree_changes(&after, &after).is_empty());
     }
 }
+
+// Helpers of the crash and stress tests, appended after the module's own tests: a checker of
+// the whole store that will become `cargo store verify --full` alone, and a reproducible PRNG.
+
+/// `cargo-store verify --json`: the fields the consistency check reads.
+#[derive(Debug, serde::Deserialize)]
+pub struct VerifyReport {
+    /// Schema version.
+    pub version: u32,
+    /// Whether the index and the object files agree.
+    pub consistent: bool,
+    /// Objects looked at.
+    pub objects_checked: u64,
+    /// What is wrong, if anything.
+    pub problems: Vec<VerifyProblem>,
+}
+
+/// One problem a [`VerifyReport`] lists.
+#[derive(Debug, serde::Deserialize)]
+pub struct VerifyProblem {
+    /// What is wrong, kebab-case.
+    pub kind: String,
+    /// The file or row concerned.
+    #[allow(dead_code, reason = "shown in failure messages")]
+    pub path: String,
+    /// The problem in a sentence.
+    #[allow(dead_code, reason = "shown in failure messages")]
+    pub detail: String,
+}
+
+impl VerifyProblem {
+    /// Orphan files (object files no row names) are what a crash is allowed to leave behind.
+    pub fn is_orphan(&self) -> bool {
+        self.kind.to_ascii_lowercase().contains("orphan")
+    }
+}
+
+/// Panics, saying what `context` was doing, unless the store at `store` is consistent: every
+/// index row names an object file that is there, and the references hold. Orphan files are
+/// allowed. A store that was never created (no index yet) is consistent.
+///
+/// This is the one place to change when `cargo store verify` becomes the only check: until then
+/// the index is read directly, and `verify --full` is asked too when the binary has it.
+pub fn assert_store_consistent(fixture: &crate::fixture::Fixture, store: &Path, context: &str) {
+    let indexed = assert_index_matches_objects(store, context);
+    if verify_supported() {
+        assert_verify_consistent(fixture, store, indexed, context);
+    }
+}
+
+/// Whether the binary under test has a `verify` command (asked once per test process).
+pub fn verify_supported() -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        Command::new(env!("CARGO_BIN_EXE_cargo-store"))
+            .args(["verify", "--help"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    })
+}
+
+/// `cargo-store verify --full --json` against `store`, whose index lists `indexed` objects: it
+/// must check them all and find nothing but orphan files, and its exit code must agree with
+/// its verdict (0 consistent, 1 not).
+pub fn assert_verify_consistent(fixture: &crate::fixture::Fixture, store: &Path, indexed: u64, context: &str) {
+    if !store.join("index.sqlite").exists() {
+        return;
+    }
+    let mut command = fixture.cargo_store();
+    command.env("CARGO_STORE_DIR", store).args(["verify", "--full", "--json"]);
+    let output = command.output().unwrap_or_else(|error| panic!("{context}: cannot start verify: {error}"));
+    let report: VerifyReport = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!("{context}: `{}` printed no verify report: {error}\n{}", describe(&command), printed(&output))
+    });
+    assert_eq!(report.version, 1, "{context}: {report:#?}");
+    assert!(
+        report.objects_checked >= indexed,
+        "{context}: verify checked fewer objects than the index has ({indexed}): {report:#?}"
+    );
+    let exit_code = if report.consistent { 0 } else { 1 };
+    assert_eq!(output.status.code(), Some(exit_code), "{context}: exit code and report disagree\n{}", printed(&output));
+    let problems: Vec<&VerifyProblem> = report.problems.iter().filter(|problem| !problem.is_orphan()).collect();
+    assert!(problems.is_empty(), "{context}: verify found the store inconsistent: {problems:#?}\n{}", printed(&output));
+}
+
+/// Reads the index of `store` and checks every object row against its file (size, mtime and
+/// inode: what checkout trusts before it links an object) and every reference with SQLite's
+/// foreign key check; returns how many objects the index lists. The connection may replay a
+/// killed writer's journal, as the next command's would, but writes nothing itself.
+pub fn assert_index_matches_objects(store: &Path, context: &str) -> u64 {
+    let index = store.join("index.sqlite");
+    if !index.exists() {
+        return 0;
+    }
+    let connection = rusqlite::Connection::open(&index)
+        .unwrap_or_else(|error| panic!("{context}: cannot open {}: {error}", index.display()));
+    connection.busy_timeout(std::time::Duration::from_secs(60)).expect("set the busy timeout");
+    let tables: i64 = connection
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'objects'", [], |row| row.get(0))
+        .unwrap_or_else(|error| panic!("{context}: cannot read the schema of {}: {error}", index.display()));
+    if tables == 0 {
+        // Killed before the first migration committed: the index holds nothing yet.
+        return 0;
+    }
+    let violations: Vec<String> = connection
+        .prepare("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| {
+                    Ok(format!(
+                        "{} row {:?} -> {}",
+                        row.get::<_, String>(0)?,
+                        row.get::<_, Option<i64>>(1)?,
+                        row.get::<_, String>(2)?
+                    ))
+                })?
+                .collect()
+        })
+        .unwrap_or_else(|error| panic!("{context}: foreign key check failed: {error}"));
+    assert!(violations.is_empty(), "{context}: the index has dangling references:\n{}", violations.join("\n"));
+    let rows: Vec<(String, bool, i64, i64, i64)> = connection
+        .prepare("SELECT hex(hash), executable, size, mtime_ns, inode FROM objects")
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))?
+                .collect()
+        })
+        .unwrap_or_else(|error| panic!("{context}: cannot read the objects of {}: {error}", index.display()));
+    let indexed = rows.len() as u64;
+    let mut problems = Vec::new();
+    for (hash, executable, size, mtime_ns, inode) in rows {
+        let hash = hash.to_lowercase();
+        let name = format!("{}{}", &hash[2..], if executable { ".x" } else { "" });
+        let path = store.join("objects").join(&hash[..2]).join(name);
+        match fs::symlink_metadata(&path) {
+            Err(error) => problems.push(format!("{} is in the index but: {error}", path.display())),
+            Ok(metadata) if !metadata.is_file() => problems.push(format!("{} is not a file", path.display())),
+            Ok(metadata) => {
+                let found = (
+                    metadata.len() as i64,
+                    metadata.mtime() * 1_000_000_000 + metadata.mtime_nsec(),
+                    metadata.ino() as i64,
+                );
+                if found != (size, mtime_ns, inode) {
+                    problems.push(format!(
+                        "{}: (size, mtime ns, inode) is {found:?}, the index says {:?}",
+                        path.display(),
+                        (size, mtime_ns, inode)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{context}: the index does not match the object files:\n{}", problems.join("\n"));
+    indexed
+}
+
+/// A small deterministic pseudo-random generator (SplitMix64), so that a test's random choices
+/// are the same on every run and a failure can be replayed from the seed it prints.
+#[derive(Clone, Debug)]
+pub struct Prng {
+    state: u64,
+}
+
+impl Prng {
+    /// A seed derived from `name` (FNV-1a of its bytes), e.g. the test's name: the same on
+    /// every run and every platform.
+    pub fn seed_of(name: &str) -> u64 {
+        let mut seed: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in name.bytes() {
+            seed = (seed ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        seed
+    }
+
+    /// A generator that starts from `seed`.
+    pub fn from_seed(seed: u64) -> Prng {
+        Prng { state: seed }
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..bound` (`bound` > 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound
+    }
+}
+
+/// Says what a test was doing if a check fails while this value is alive (it prints from its
+/// `Drop` during the unwinding): the step, and the seed or delay that led there.
+pub struct Scene(pub String);
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("failed during: {}", self.0);
+        }
+    }
+}

@@ -318,6 +318,17 @@ impl IndexTransaction<'_> {
             .map_err(&error)
     }
 
+    /// The row id of the unit `key`, if it is stored (seen from this transaction).
+    pub fn unit_id(&self, key: &str) -> crate::Result<Option<i64>> {
+        let error = self.error();
+        self.transaction
+            .prepare_cached("SELECT id FROM units WHERE key = ?1")
+            .map_err(&error)?
+            .query_row([key], |row| row.get(0))
+            .optional()
+            .map_err(&error)
+    }
+
     /// Stores a unit with its manifest and dependencies; returns its row id (the existing one
     /// if a concurrent command stored the same key first). Every object of the manifest must
     /// have been inserted in this transaction or before.

@@ -11,7 +11,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use cargo_store_fs::{FileClass, publish, temporary_path};
+use cargo_store_fs::{FileClass, temporary_path};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Context;
@@ -166,7 +166,8 @@ fn parse_object(name: &str) -> Option<ObjectId> {
     Some(ObjectId { hash: *hash.as_bytes(), executable })
 }
 
-/// Writes the manifest of `unit` under `root` (the store), replacing a previous one.
+/// Writes the manifest of `unit` under `root` (the store), replacing a previous one. Called
+/// only by the transaction that inserts the unit's row, so the file matches that row.
 pub(crate) fn write(root: &Path, unit: &NewUnit) -> crate::Result<()> {
     let path = root.join(manifest_path(&unit.key));
     if let Some(parent) = path.parent() {
@@ -174,12 +175,9 @@ pub(crate) fn write(root: &Path, unit: &NewUnit) -> crate::Result<()> {
     }
     let temporary = temporary_path(&root.join("tmp").join("manifest"));
     fs::write(&temporary, to_json(unit)).context("write", &temporary)?;
-    // The same key always describes the same unit, so an existing manifest is as good.
-    match publish(&temporary, &path) {
-        Ok(()) => Ok(()),
-        Err(error) if error.io_error().is_some_and(|e| e.kind() == io::ErrorKind::AlreadyExists) => Ok(()),
-        Err(error) => Err(error.into()),
-    }
+    // Replace whatever is there: a manifest left by an ingest that died before its commit may
+    // describe another build of the same unit than the row about to be committed.
+    fs::rename(&temporary, &path).context("rename into", &path)
 }
 
 /// Every manifest under `root` (the store) that can be read, and how many could not.

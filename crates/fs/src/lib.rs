@@ -24,7 +24,7 @@ mod time;
 pub use class::FileClass;
 pub use error::Error;
 pub use link::{LinkMode, LinkRequest, Linker};
-pub use publish::{publish, temporary_path, write_new};
+pub use publish::{TEMPORARY_PREFIX, is_temporary, publish, temporary_path, write_new};
 pub use time::{FileTimes, set_times};
 
 /// The result type of this crate.

@@ -18,6 +18,14 @@ use crate::time::{FileTimes, set_file_times};
 /// The prefix of every temporary file this crate creates beside a final path.
 pub const TEMPORARY_PREFIX: &str = ".cargo-store-";
 
+/// Whether a file name is one of this crate's temporary names: such files are left only by a
+/// process that was killed, and are never part of a build unit.
+pub fn is_temporary(name: &std::ffi::OsStr) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let name = name.as_bytes();
+    name.starts_with(TEMPORARY_PREFIX.as_bytes()) && name.ends_with(b".tmp")
+}
+
 /// A fresh temporary path in the same directory as `path` (and so on the same filesystem).
 pub fn temporary_path(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -76,6 +84,14 @@ pub fn write_new(destination: &Path, bytes: &[u8], mode: u32, times: Option<File
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temporary_names_are_recognised() {
+        let temporary = temporary_path(Path::new("/target/debug/deps/libx-0123456789abcdef.rlib"));
+        assert!(is_temporary(temporary.file_name().expect("a name")));
+        assert!(!is_temporary(std::ffi::OsStr::new("libx-0123456789abcdef.rlib")));
+        assert!(!is_temporary(std::ffi::OsStr::new(".cargo-store-notes.txt")));
+    }
 
     #[test]
     fn publish_never_replaces_an_existing_file() -> crate::Result<()> {

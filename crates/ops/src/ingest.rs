@@ -297,8 +297,16 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
             }
         }
         report.files_added += unit.files.len() as u64;
-        objects_store.write_manifest(&new_unit)?;
-        unit_ids.push(transaction.insert_unit(&new_unit, timestamp)?);
+        // Write transactions are serialised, so a unit is either stored by a concurrent ingest
+        // already (keep its row and manifest) or inserted here with its manifest.
+        let id = match transaction.unit_id(&new_unit.key)? {
+            Some(id) => id,
+            None => {
+                objects_store.write_manifest(&new_unit)?;
+                transaction.insert_unit(&new_unit, timestamp)?
+            }
+        };
+        unit_ids.push(id);
         committed.insert(unit_index);
         report.units_added += 1;
     }

@@ -411,6 +411,10 @@ impl<'a> Collector<'a> {
                 continue;
             };
             let path = path.to_path_buf();
+            // Left by a killed checkout: never part of the unit.
+            if cargo_store_fs::is_temporary(entry.file_name()) {
+                continue;
+            }
             if entry.path_is_symlink() {
                 self.symlinks.push(path);
                 continue;
