@@ -119,3 +119,27 @@ fn reflink_mode_reflinks_on_a_capable_filesystem() {
     build.assert_dependencies_fresh("build in B after a reflink checkout");
     assert_eq!(build.run_app(), EXPECTED_OUTPUT);
 }
+
+/// What `cargo metadata` said is remembered between commands; a change cargo would see (here a
+/// new `.cargo/config.toml` moving the target directory) must be seen too.
+#[test]
+fn a_changed_cargo_configuration_is_seen_by_the_next_checkout() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    let first: crate::reports::CheckoutReport =
+        crate::support::run_json(fixture.cargo_store().current_dir(&worktree_b).args(["checkout", "--json"]));
+    assert_eq!(Path::new(&first.target_directory), worktree_b.join("target"));
+
+    fs::create_dir_all(worktree_b.join(".cargo")).expect("create .cargo");
+    fs::write(worktree_b.join(".cargo/config.toml"), "[build]\ntarget-dir = \"elsewhere\"\n").expect("write config");
+    // Cargo reads its configuration from the current directory, so run from inside B.
+    let second: crate::reports::CheckoutReport =
+        crate::support::run_json(fixture.cargo_store().current_dir(&worktree_b).args(["checkout", "--json"]));
+    assert_eq!(Path::new(&second.target_directory), worktree_b.join("elsewhere"), "{second:#?}");
+    assert_eq!(second.units_placed, ELIGIBLE_UNITS, "{second:#?}");
+    let build = fixture.build(&worktree_b, BuildMode::LEGACY_DEV);
+    build.assert_dependencies_fresh("build into the configured target directory");
+}

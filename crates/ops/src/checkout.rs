@@ -95,7 +95,12 @@ struct Placement<'a> {
 /// Checks the stored units of a workspace's packages out into its build directory.
 pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<CheckoutReport> {
     let start = Instant::now();
-    let workspace = Workspace::load(options.manifest_path.as_deref(), options.target_directory.as_deref())?;
+    let workspace = Workspace::load_cached(
+        options.manifest_path.as_deref(),
+        options.target_directory.as_deref(),
+        // The store may not exist yet; the cache waits for it.
+        options.store.is_dir().then(|| options.store.join("cache").join("workspaces")).as_deref(),
+    )?;
     let namespace = Toolchain::detect(&workspace.root)?.namespace();
     let packages: Vec<PackageKey> = workspace
         .packages

@@ -96,7 +96,12 @@ pub struct IngestReport {
 /// Ingests the build directory of a workspace into the store.
 pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<IngestReport> {
     let start = Instant::now();
-    let workspace = Workspace::load(options.manifest_path.as_deref(), options.target_directory.as_deref())?;
+    let workspace = Workspace::load_cached(
+        options.manifest_path.as_deref(),
+        options.target_directory.as_deref(),
+        // The store may not exist yet; the cache waits for it.
+        options.store.is_dir().then(|| options.store.join("cache").join("workspaces")).as_deref(),
+    )?;
     let build_directory = workspace.build_directory.clone();
     let build_metadata = match std::fs::metadata(&build_directory) {
         Ok(metadata) => metadata,

@@ -21,6 +21,7 @@
 //! would watch the old worktree. Such units, and every unit that depends on one, are
 //! ineligible. The [`Eligibility`] of each unit says why.
 
+mod cache;
 mod depinfo;
 mod eligibility;
 mod error;

@@ -7,7 +7,7 @@ use cargo_metadata::MetadataCommand;
 use crate::Error;
 
 /// Where a package's source comes from, which decides whether its units can be shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SourceKind {
     /// A registry (crates.io, an alternative registry, or a directory source replacing one):
     /// immutable once published.
@@ -31,7 +31,7 @@ impl SourceKind {
 
 /// A package's identity across worktrees: name, version and source as `cargo metadata` and
 /// `Cargo.lock` spell them. Path packages have no source: they are never shared.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct PackageId {
     /// The package name.
     pub name: String,
@@ -49,7 +49,7 @@ impl std::fmt::Display for PackageId {
 }
 
 /// One package of the workspace's resolve.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Package {
     /// Name, version, source.
     pub id: PackageId,
@@ -62,7 +62,7 @@ pub struct Package {
 }
 
 /// A Cargo workspace and the directories it builds into.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Workspace {
     /// The workspace root directory.
     pub root: PathBuf,
