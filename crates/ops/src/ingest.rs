@@ -110,9 +110,14 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         }
         Err(error) => return Err(cargo_store_cas::Error::io("read metadata of", &build_directory, error).into()),
     };
-    let toolchain = Toolchain::detect(&workspace.root)?;
+    // `rustc -vV` takes as long as the scan of a large target: run them side by side.
+    let (toolchain, scanned) = std::thread::scope(|scope| {
+        let toolchain = scope.spawn(|| Toolchain::detect(&workspace.root));
+        let scanned = scan(&build_directory);
+        (toolchain.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), scanned)
+    });
+    let (toolchain, scanned) = (toolchain?, scanned?);
     let namespace = toolchain.namespace();
-    let scanned = scan(&build_directory)?;
     let verdicts = eligibility(&workspace, &scanned, &toolchain);
     let units = &scanned.units;
 
