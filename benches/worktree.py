@@ -77,6 +77,11 @@ def remove(path):
         shutil.rmtree(path)
 
 
+def free_bytes(path):
+    status = os.statvfs(path)
+    return status.f_bavail * status.f_frsize
+
+
 def unique_bytes(store, directory):
     """Bytes under `directory` not shared (by inode) with `store`: `du` counts an inode once."""
     output = run(["du", "-sb", str(store), str(directory)])
@@ -225,9 +230,14 @@ class Bench:
                 command, environment = self.store_command("checkout", "--json", "--manifest-path", worktree / "Cargo.toml", store=store)
                 self.time("checkout on XFS/Btrfs (reflink)", command, prepare=lambda: remove(worktree / "target"), environment=environment)
                 remove(worktree / "target")
+                # `du` cannot see shared extents: count the space the filesystem lost instead.
+                run(["sync", "-f", str(base)])
+                before = free_bytes(base)
                 report = json.loads(run(command, env=environment))
+                run(["sync", "-f", str(base)])
+                used = before - free_bytes(base)
                 print(f"    {report['files_reflinked']} reflinked, {report['files_hardlinked']} hardlinked, {report['files_copied']} copied")
-                print(f"    unique bytes: {unique_bytes(store, worktree / 'target') / 2**20:.1f} MiB\n")
+                print(f"    disk space the checked-out target takes (free space before - after): {used / 2**20:.1f} MiB\n")
             finally:
                 remove(base)
 
