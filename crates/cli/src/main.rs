@@ -50,6 +50,11 @@ enum Command {
     Timer(commands::timer::Arguments),
     Verify(commands::verify::Arguments),
     Repair(commands::repair::Arguments),
+    Doctor(commands::doctor::Arguments),
+    Hook(commands::hook::Arguments),
+    Exec(commands::exec::Arguments),
+    Completions(commands::completions::Arguments),
+    Man(commands::man::Arguments),
 }
 
 /// What every command gets besides its own arguments.
@@ -93,6 +98,11 @@ fn main() -> ExitCode {
         Command::Timer(arguments) => commands::timer::run(&context, arguments),
         Command::Verify(arguments) => commands::verify::run(&context, arguments),
         Command::Repair(arguments) => commands::repair::run(&context, arguments),
+        Command::Doctor(arguments) => commands::doctor::run(&context, arguments),
+        Command::Hook(arguments) => commands::hook::run(&context, arguments),
+        Command::Exec(arguments) => commands::exec::run(&context, arguments),
+        Command::Completions(arguments) => commands::completions::run(&context, arguments),
+        Command::Man(arguments) => commands::man::run(&context, arguments),
     };
     match result {
         Ok(code) => code,
