@@ -36,6 +36,11 @@ struct Cli {
     #[arg(short, long, global = true)]
     quiet: bool,
 
+    /// Color the labels of errors, warnings and hints: auto (on a terminal, unless NO_COLOR is
+    /// set), always or never.
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: output::ColorChoice,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -71,7 +76,7 @@ impl Context {
         let quiet = self.quiet;
         move |message: &str| {
             if !quiet {
-                eprintln!("note: {message}");
+                eprintln!("{} {message}", output::label("note"));
             }
         }
     }
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
         arguments.remove(1);
     }
     let cli = Cli::parse_from(arguments);
+    output::set_color(cli.color);
     init_logging(cli.verbose, cli.quiet);
     let store = match cli.store.clone().map(Ok).unwrap_or_else(cargo_store_cas::Store::default_location) {
         Ok(store) => store,
@@ -137,11 +143,15 @@ fn report_error(error: &anyhow::Error) -> ExitCode {
         if body.is_empty() || (depth > 0 && printed.contains(&body)) {
             continue;
         }
-        let _ = if depth == 0 { writeln!(stderr, "error: {body}") } else { writeln!(stderr, "  caused by: {body}") };
+        let _ = if depth == 0 {
+            writeln!(stderr, "{} {body}", output::label("error"))
+        } else {
+            writeln!(stderr, "  caused by: {body}")
+        };
         printed.push_str(&body);
     }
     for hint in hints {
-        let _ = writeln!(stderr, "hint: {hint}");
+        let _ = writeln!(stderr, "{} {hint}", output::label("hint"));
     }
     ExitCode::FAILURE
 }

@@ -129,3 +129,107 @@ mod parsing_tests {
         assert_eq!(ago(0, 7200), "2h ago");
     }
 }
+
+/// Whether to color what goes to stderr, decided once from `--color` and the environment.
+static COLOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Color when stderr is a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always color.
+    Always,
+    /// Never color.
+    Never,
+}
+
+/// Decides, once, whether stderr gets colors.
+pub fn set_color(choice: ColorChoice) {
+    use std::io::IsTerminal;
+    let color = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && std::io::stderr().is_terminal()
+        }
+    };
+    let _ = COLOR.set(color);
+}
+
+/// A message label (`error`, `warning`, `hint`, `note`) followed by `: `, colored like
+/// cargo's when colors are on.
+pub fn label(name: &str) -> String {
+    if !COLOR.get().copied().unwrap_or(false) {
+        return format!("{name}:");
+    }
+    let code = match name {
+        "error" => "1;31",
+        "warning" => "1;33",
+        _ => "1;36",
+    };
+    format!("\x1b[{code}m{name}\x1b[0m:")
+}
+
+/// Writes a message to stderr, coloring its `hint:` lines' labels.
+pub fn message(kind: &str, text: &str) {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    eprintln!("{} {first}", label(kind));
+    for line in lines {
+        match line.strip_prefix("hint: ") {
+            Some(hint) => eprintln!("{} {hint}", label("hint")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+/// A progress bar on stderr for long operations: drawn only on a terminal, never with
+/// `--json` or `--quiet`, and only once an operation has run for half a second (a fast
+/// command should print nothing but its result).
+pub struct ProgressBar {
+    bar: Option<indicatif::ProgressBar>,
+    start: std::time::Instant,
+    shown: std::sync::atomic::AtomicBool,
+}
+
+impl ProgressBar {
+    /// A progress bar if `enabled` and stderr is a terminal; otherwise one that draws nothing.
+    pub fn new(enabled: bool) -> ProgressBar {
+        use std::io::IsTerminal;
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::hidden();
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:40}] {pos}/{len} files") {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        });
+        ProgressBar { bar, start: std::time::Instant::now(), shown: std::sync::atomic::AtomicBool::new(false) }
+    }
+}
+
+impl cargo_store_ops::Progress for ProgressBar {
+    fn start(&self, phase: &'static str, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(phase);
+            bar.set_length(total);
+            bar.set_position(0);
+        }
+    }
+
+    fn advance(&self, count: u64) {
+        let Some(bar) = &self.bar else { return };
+        bar.inc(count);
+        if self.start.elapsed() > std::time::Duration::from_millis(500)
+            && !self.shown.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

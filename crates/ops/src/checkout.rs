@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::pause::pause;
+use crate::progress::{NoProgress, Progress};
 use crate::{Error, REPORT_VERSION, elapsed_ms};
 
 /// What to check out, and how.
@@ -94,6 +95,15 @@ struct Placement<'a> {
 
 /// Checks the stored units of a workspace's packages out into its build directory.
 pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<CheckoutReport> {
+    checkout_with_progress(options, waiting, &NoProgress)
+}
+
+/// [`checkout`], reporting the files placed to `progress`.
+pub fn checkout_with_progress(
+    options: &CheckoutOptions,
+    waiting: &mut dyn FnMut(&str),
+    progress: &dyn Progress,
+) -> crate::Result<CheckoutReport> {
     let start = Instant::now();
     let workspace = Workspace::load_cached(
         options.manifest_path.as_deref(),
@@ -236,8 +246,17 @@ pub fn checkout(options: &CheckoutOptions, waiting: &mut dyn FnMut(&str)) -> cra
             .map_err(|error| cargo_store_cas::Error::io("create directory", directory, error))?;
     }
     let linker = Linker::new(options.link, options.strict, store.root(), &build_directory);
+    progress.start("placing", to_place.len() as u64);
     let outcomes: Vec<crate::Result<Option<LinkMode>>> =
-        to_place.par_iter().map(|&(placement, shareable)| place(objects, &linker, placement, shareable)).collect();
+        to_place
+            .par_iter()
+            .map(|&(placement, shareable)| {
+                let placed = place(objects, &linker, placement, shareable);
+                progress.advance(1);
+                placed
+            })
+            .collect();
+    progress.finish();
     for ((placement, _), outcome) in to_place.iter().zip(outcomes) {
         match outcome {
             Ok(Some(LinkMode::Reflink)) => report.files_reflinked += 1,

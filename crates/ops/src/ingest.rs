@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::gc::{Auto, DEFAULT_MAX_AGE, GcOptions, GcReport, gc};
 use crate::pause::pause;
+use crate::progress::{NoProgress, Progress};
 use crate::{Error, REPORT_VERSION, elapsed_ms};
 
 /// What to ingest, and into which store.
@@ -95,6 +96,15 @@ pub struct IngestReport {
 
 /// Ingests the build directory of a workspace into the store.
 pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<IngestReport> {
+    ingest_with_progress(options, waiting, &NoProgress)
+}
+
+/// [`ingest`], reporting the files hashed and stored to `progress`.
+pub fn ingest_with_progress(
+    options: &IngestOptions,
+    waiting: &mut dyn FnMut(&str),
+    progress: &dyn Progress,
+) -> crate::Result<IngestReport> {
     let start = Instant::now();
     let workspace = Workspace::load_cached(
         options.manifest_path.as_deref(),
@@ -180,6 +190,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
             }
         }
     }
+    progress.start("hashing", by_inode.len() as u64);
     let hashed: Vec<((u64, u64), crate::Result<ObjectId>)> = by_inode
         .par_iter()
         .map(|(&inode, &(unit, file_index))| {
@@ -187,6 +198,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
             let path = build_directory.join(&units[unit].place.path).join(&file.path);
             let id = hash_file(&path, &identity(file))
                 .map(|hash| ObjectId { hash: *hash.as_bytes(), executable: file.mode & 0o111 != 0 });
+            progress.advance(1);
             (inode, id.map_err(Error::from))
         })
         .collect();
@@ -229,6 +241,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
     }
     let store_device = store.device();
     let objects_store = store.objects().clone();
+    progress.start("storing", sources.len() as u64);
     let written: Vec<(ObjectId, usize, crate::Result<cargo_store_cas::StagedObject>)> = sources
         .par_iter()
         .map(|(&id, &(unit, file_index))| {
@@ -241,6 +254,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
                 writable: file.class.hardlink_allowed(),
             };
             let staged = objects_store.store(id, &source);
+            progress.advance(1);
             (id, unit, staged.map_err(Error::from))
         })
         .collect();
@@ -323,6 +337,7 @@ pub fn ingest(options: &IngestOptions, waiting: &mut dyn FnMut(&str)) -> crate::
     let root = transaction.register_root(&build_directory, build_metadata.dev(), build_metadata.ino(), timestamp)?;
     transaction.reference(root, &unit_ids, timestamp)?;
     transaction.commit()?;
+    progress.finish();
     drop(store);
     if let Some(max_size) = options.size_budget {
         let options = GcOptions {

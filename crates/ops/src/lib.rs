@@ -10,19 +10,21 @@ mod error;
 mod gc;
 mod ingest;
 mod pause;
+mod progress;
 mod repair;
 mod roots;
 mod status;
 pub mod timer;
 mod verify;
 
-pub use checkout::{CheckoutOptions, CheckoutReport, checkout};
+pub use checkout::{CheckoutOptions, CheckoutReport, checkout, checkout_with_progress};
 pub use error::Error;
 pub use gc::{
     AUTO_INTERVAL, Auto, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport, MISSING_ROOT_GRACE,
     ORPHAN_GRACE, gc,
 };
-pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest};
+pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest, ingest_with_progress};
+pub use progress::{NoProgress, Progress};
 pub use repair::{RepairReport, rebuild_index};
 pub use roots::{ForgetReport, RootEntry, RootsReport, forget, roots};
 pub use status::{StatusReport, status};

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use cargo_store_fs::LinkRequest;
-use cargo_store_ops::{CheckoutOptions, checkout};
+use cargo_store_ops::{CheckoutOptions, checkout_with_progress};
 
 use crate::Context;
 use crate::output::{bytes, count, duration, json};
@@ -70,13 +70,14 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         strict: arguments.strict,
         dry_run: arguments.dry_run,
     };
-    let report = checkout(&options, &mut context.waiting()).context("checkout failed")?;
+    let progress = crate::output::ProgressBar::new(!arguments.json && !context.quiet);
+    let report = checkout_with_progress(&options, &mut context.waiting(), &progress).context("checkout failed")?;
     if arguments.json {
         json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
     for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+        crate::output::message("warning", warning);
     }
     if context.quiet {
         return Ok(ExitCode::SUCCESS);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use cargo_store_ops::{IngestOptions, ingest};
+use cargo_store_ops::{IngestOptions, ingest_with_progress};
 
 use crate::Context;
 use crate::output::{bytes, count, duration, json, parse_size};
@@ -46,7 +46,8 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         target_directory: arguments.target_dir,
         size_budget: (!arguments.no_gc).then_some(arguments.max_size),
     };
-    let report = ingest(&options, &mut context.waiting()).context("ingest failed")?;
+    let progress = crate::output::ProgressBar::new(!arguments.json && !context.quiet);
+    let report = ingest_with_progress(&options, &mut context.waiting(), &progress).context("ingest failed")?;
     if arguments.json {
         json(&report)?;
     } else if !context.quiet {

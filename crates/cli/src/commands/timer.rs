@@ -78,10 +78,10 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
                     println!("Enabled: the first run is due within a day.");
                 } else {
                     if let Some(error) = &report.scheduler_error {
-                        eprintln!("warning: the job is installed but not enabled: {error}");
+                        eprintln!("{} the job is installed but not enabled: {error}", crate::output::label("warning"));
                     }
                     if let Some(command) = &report.manual_command {
-                        eprintln!("hint: run `{command}` in a login session to enable it");
+                        eprintln!("{} run `{command}` in a login session to enable it", crate::output::label("hint"));
                     }
                 }
             }
@@ -98,7 +98,10 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
                     println!("Removed {}", path.display());
                 }
                 if let Some(error) = &report.scheduler_error {
-                    eprintln!("note: the job was not enabled, so only its files were removed ({error})");
+                    eprintln!(
+                        "{} the job was not enabled, so only its files were removed ({error})",
+                        crate::output::label("note")
+                    );
                 }
             }
         }
@@ -124,13 +127,17 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
                 println!("runs:      {}", timer::shell_command(&report.command));
                 if let Some(foreign) = report.files.iter().find(|file| file.state == FileState::Foreign) {
                     eprintln!(
-                        "hint: `{}` is not cargo-store's: move it away before `cargo store timer install`",
+                        "{} `{}` is not cargo-store's: move it away before `cargo store timer install`",
+                        crate::output::label("hint"),
                         foreign.path.display()
                     );
                 } else if !report.installed {
-                    eprintln!("hint: run `cargo store timer install` to install it");
+                    eprintln!("{} run `cargo store timer install` to install it", crate::output::label("hint"));
                 } else if !report.up_to_date {
-                    eprintln!("hint: run `cargo store timer install` to make it run the command above");
+                    eprintln!(
+                        "{} run `cargo store timer install` to make it run the command above",
+                        crate::output::label("hint")
+                    );
                 }
             }
         }

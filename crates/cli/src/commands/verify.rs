@@ -44,7 +44,10 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         }
     }
     if !report.consistent {
-        eprintln!("hint: run `cargo store verify --repair` to restore or drop what is damaged");
+        eprintln!(
+            "{} run `cargo store verify --repair` to restore or drop what is damaged",
+            crate::output::label("hint")
+        );
     }
     if arguments.json {
         json(&report)?;
