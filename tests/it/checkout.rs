@@ -143,3 +143,48 @@ fn a_changed_cargo_configuration_is_seen_by_the_next_checkout() {
     let build = fixture.build(&worktree_b, BuildMode::LEGACY_DEV);
     build.assert_dependencies_fresh("build into the configured target directory");
 }
+
+/// `--explain` says, per package of the lock file, why it was placed or not.
+#[test]
+fn explain_says_why_each_package_was_placed_or_not() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    let worktree_b = fixture.add_worktree("b");
+    let verdicts = |report: &serde_json::Value| -> std::collections::BTreeMap<String, String> {
+        report["explanations"]
+            .as_array()
+            .expect("explanations")
+            .iter()
+            .map(|explanation| {
+                let package = explanation["package"].as_str().expect("package");
+                let name = package.split(' ').next().expect("a name").to_owned();
+                (name, explanation["verdict"].as_str().expect("verdict").to_owned())
+            })
+            .collect()
+    };
+    let explain = || -> serde_json::Value {
+        crate::support::run_json(
+            fixture
+                .cargo_store()
+                .args(["checkout", "--dry-run", "--explain", "--json", "--manifest-path"])
+                .arg(worktree_b.join("Cargo.toml")),
+        )
+    };
+
+    let before = verdicts(&explain());
+    for package in ["leaf", "mid", "pm", "native", "gitdep"] {
+        assert_eq!(before[package], "not-stored", "{before:#?}");
+    }
+    assert_eq!(before["app"], "workspace-member", "{before:#?}");
+    assert_eq!(before["localdep"], "workspace-member", "{before:#?}");
+
+    fixture.ingest(&worktree_a);
+    let after = verdicts(&explain());
+    for package in ["leaf", "mid", "pm", "native", "gitdep"] {
+        assert_eq!(after[package], "placed", "{after:#?}");
+    }
+    fixture.checkout(&worktree_b, &[]);
+    let again = verdicts(&explain());
+    assert_eq!(again["native"], "present", "{again:#?}");
+}

@@ -561,6 +561,24 @@ impl IndexTransaction<'_> {
         Ok(units)
     }
 
+    /// The toolchains that have units of `package` in the store, with how many.
+    pub fn package_toolchains(&self, package: &PackageKey) -> crate::Result<Vec<(String, u64)>> {
+        let error = self.error();
+        let mut statement = self
+            .transaction
+            .prepare_cached(
+                "SELECT toolchain, count(*) FROM units
+                 WHERE package_name = ?1 AND package_version = ?2 AND package_source = ?3 GROUP BY toolchain",
+            )
+            .map_err(&error)?;
+        let rows = statement
+            .query_map(params![package.name, package.version, package.source], |row| {
+                Ok((row.get(0)?, to_u64(row.get(1)?)))
+            })
+            .map_err(&error)?;
+        rows.collect::<Result<_, _>>().map_err(&error)
+    }
+
     /// Commits the transaction.
     pub fn commit(self) -> crate::Result<()> {
         let path = self.path;

@@ -83,6 +83,7 @@ impl Context {
 }
 
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let mut arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if arguments.get(1).is_some_and(|argument| argument == "store") {
         arguments.remove(1);
@@ -114,6 +115,24 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => report_error(&error),
     }
+}
+
+/// `println!` panics when stdout is a closed pipe (`cargo store checkout --explain | head`);
+/// like ripgrep, treat that as the reader having had enough: exit 0, print nothing.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |information| {
+        let message = information
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| information.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(information);
+    }));
 }
 
 /// Prints `error: ...` with its causes; a closed stdout (`| head`) is not an error.

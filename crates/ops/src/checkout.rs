@@ -40,6 +40,22 @@ pub struct CheckoutOptions {
     pub strict: bool,
     /// `--dry-run`: change nothing, report what would be placed.
     pub dry_run: bool,
+    /// `--explain`: say for every package of the lock file why it was placed or not.
+    pub explain: bool,
+}
+
+/// Why a package was or was not placed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// `name vX.Y.Z`.
+    pub package: String,
+    /// Its source; `None` for path packages.
+    pub source: Option<String>,
+    /// `placed`, `present`, `skipped`, `not-stored`, `other-toolchain`, `incomplete`,
+    /// `workspace-member`, `path-source`, `vendored-in-workspace` or `depends-on-path-source`.
+    pub verdict: String,
+    /// The reason in a sentence.
+    pub detail: String,
 }
 
 /// What a checkout did (or, with `--dry-run`, would do).
@@ -82,6 +98,9 @@ pub struct CheckoutReport {
     pub warnings: Vec<String>,
     /// Whether this was a dry run.
     pub dry_run: bool,
+    /// With `--explain`: every package of the lock file, and why it was placed or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explanations: Vec<Explanation>,
     /// Wall time.
     pub elapsed_ms: u64,
 }
@@ -144,6 +163,7 @@ pub fn checkout_with_progress(
         conflicts: Vec::new(),
         warnings: Vec::new(),
         dry_run: options.dry_run,
+        explanations: Vec::new(),
         elapsed_ms: 0,
     };
 
@@ -151,9 +171,20 @@ pub fn checkout_with_progress(
     if !options.dry_run {
         create_target(&workspace.target_directory, &build_directory)?;
     }
+    let mut toolchains: HashMap<PackageKey, Vec<(String, u64)>> = HashMap::new();
+    let mut stored: HashMap<PackageKey, u64> = HashMap::new();
     let units = {
         let transaction = store.index_mut().transaction()?;
-        let units = select(transaction.units_for_packages(&namespace, &packages)?);
+        let candidates = transaction.units_for_packages(&namespace, &packages)?;
+        if options.explain {
+            for package in &packages {
+                toolchains.insert(package.clone(), transaction.package_toolchains(package)?);
+            }
+            for unit in &candidates {
+                *stored.entry(unit.package.clone()).or_default() += 1;
+            }
+        }
+        let units = select(candidates);
         if !options.dry_run {
             let metadata = fs::metadata(&build_directory)
                 .map_err(|error| cargo_store_cas::Error::io("read metadata of", &build_directory, error))?;
@@ -221,6 +252,16 @@ pub fn checkout_with_progress(
             State::Conflict | State::Damaged(_) => {}
         }
     }
+    if options.explain {
+        let verdicts = Verdicts {
+            units: &units,
+            skipped: &skipped,
+            placed: &placed_units,
+            toolchains: &toolchains,
+            stored: &stored,
+        };
+        report.explanations = explain(&workspace, &namespace, &verdicts);
+    }
     report.units_placed = placed_units.len() as u64;
     report.units_present = (units.len() - skipped.len() - placed_units.len()) as u64;
 
@@ -247,15 +288,14 @@ pub fn checkout_with_progress(
     }
     let linker = Linker::new(options.link, options.strict, store.root(), &build_directory);
     progress.start("placing", to_place.len() as u64);
-    let outcomes: Vec<crate::Result<Option<LinkMode>>> =
-        to_place
-            .par_iter()
-            .map(|&(placement, shareable)| {
-                let placed = place(objects, &linker, placement, shareable);
-                progress.advance(1);
-                placed
-            })
-            .collect();
+    let outcomes: Vec<crate::Result<Option<LinkMode>>> = to_place
+        .par_iter()
+        .map(|&(placement, shareable)| {
+            let placed = place(objects, &linker, placement, shareable);
+            progress.advance(1);
+            placed
+        })
+        .collect();
     progress.finish();
     for ((placement, _), outcome) in to_place.iter().zip(outcomes) {
         match outcome {
@@ -282,6 +322,116 @@ pub fn checkout_with_progress(
     report.warnings.extend(linker.warnings());
     report.elapsed_ms = elapsed_ms(start);
     Ok(report)
+}
+
+/// What the explanations are drawn from.
+struct Verdicts<'a> {
+    units: &'a [StoredUnit],
+    skipped: &'a BTreeSet<usize>,
+    placed: &'a BTreeSet<usize>,
+    toolchains: &'a HashMap<PackageKey, Vec<(String, u64)>>,
+    stored: &'a HashMap<PackageKey, u64>,
+}
+
+/// Why each package of the workspace was placed or not.
+fn explain(workspace: &Workspace, namespace: &str, verdicts: &Verdicts<'_>) -> Vec<Explanation> {
+    // Packages that are built in the worktree, and so make everything above them too.
+    let local: Vec<bool> = workspace
+        .packages
+        .iter()
+        .map(|package| package.source_kind == SourceKind::Path || package.root.starts_with(&workspace.root))
+        .collect();
+    let mut above_local = vec![None; workspace.packages.len()];
+    fn reaches_local(index: usize, workspace: &Workspace, local: &[bool], memo: &mut Vec<Option<bool>>) -> bool {
+        if let Some(known) = memo[index] {
+            return known;
+        }
+        memo[index] = Some(false);
+        let found = workspace.packages[index]
+            .dependencies
+            .iter()
+            .any(|&dependency| local[dependency] || reaches_local(dependency, workspace, local, memo));
+        memo[index] = Some(found);
+        found
+    }
+    let mut explanations: Vec<Explanation> = workspace
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(index, package)| {
+            let (verdict, detail) = if package.member {
+                ("workspace-member", "built in the worktree itself".to_owned())
+            } else if package.source_kind == SourceKind::Path {
+                (
+                    "path-source",
+                    "path dependencies are fingerprinted by mtime and path: built in the worktree".to_owned(),
+                )
+            } else if package.root.starts_with(&workspace.root) {
+                ("vendored-in-workspace", "its sources are inside the worktree, at another path in each one".to_owned())
+            } else if reaches_local(index, workspace, &local, &mut above_local) {
+                (
+                    "depends-on-path-source",
+                    "it depends on a package built in the worktree, so it is built there too".to_owned(),
+                )
+            } else {
+                package_verdict(package, namespace, verdicts)
+            };
+            Explanation {
+                package: package.id.to_string(),
+                source: package.id.source.clone(),
+                verdict: verdict.to_owned(),
+                detail,
+            }
+        })
+        .collect();
+    explanations.sort_by(|a, b| a.package.cmp(&b.package));
+    explanations
+}
+
+/// The verdict on a registry or git package from what the store has of it.
+fn package_verdict(
+    package: &cargo_store_target::Package,
+    namespace: &str,
+    verdicts: &Verdicts<'_>,
+) -> (&'static str, String) {
+    let key = PackageKey {
+        name: package.id.name.clone(),
+        version: package.id.version.clone(),
+        source: package.id.source.clone().unwrap_or_default(),
+    };
+    let mine: Vec<usize> = (0..verdicts.units.len()).filter(|&unit| verdicts.units[unit].package == key).collect();
+    if mine.is_empty() {
+        let others: Vec<String> = verdicts
+            .toolchains
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|(toolchain, _)| toolchain != namespace)
+            .map(|(toolchain, count)| format!("{toolchain} ({count} units)"))
+            .collect();
+        return if verdicts.stored.get(&key).copied().unwrap_or(0) > 0 {
+            ("incomplete", "its stored units need units of other packages that are not stored".to_owned())
+        } else if !others.is_empty() {
+            ("other-toolchain", format!("stored only for another toolchain: {}", others.join(", ")))
+        } else {
+            ("not-stored", "not stored yet: build it in a worktree and run `cargo store ingest` there".to_owned())
+        };
+    }
+    let skipped = mine.iter().filter(|unit| verdicts.skipped.contains(unit)).count();
+    let placed = mine.iter().filter(|unit| verdicts.placed.contains(unit)).count();
+    if skipped > 0 {
+        (
+            "skipped",
+            format!(
+                "{skipped} of {} units left out: a conflicting file, a damaged object, or a dependency left out",
+                mine.len()
+            ),
+        )
+    } else if placed > 0 {
+        ("placed", format!("{placed} of {} units placed", mine.len()))
+    } else {
+        ("present", format!("all {} units were already there", mine.len()))
+    }
 }
 
 /// Keeps one unit per (layout, place, name): a name is one set of paths, and two stored units

@@ -17,7 +17,7 @@ mod status;
 pub mod timer;
 mod verify;
 
-pub use checkout::{CheckoutOptions, CheckoutReport, checkout, checkout_with_progress};
+pub use checkout::{CheckoutOptions, CheckoutReport, Explanation, checkout, checkout_with_progress};
 pub use error::Error;
 pub use gc::{
     AUTO_INTERVAL, Auto, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport, MISSING_ROOT_GRACE,

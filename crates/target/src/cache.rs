@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Workspace;
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The environment variables that change where cargo builds or what it resolves.
 const ENVIRONMENT: [&str; 6] =

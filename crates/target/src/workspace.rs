@@ -59,6 +59,8 @@ pub struct Package {
     pub source_kind: SourceKind,
     /// Whether it is a member of the workspace.
     pub member: bool,
+    /// Its dependencies (of every kind), as indices into [`Workspace::packages`].
+    pub dependencies: Vec<usize>,
 }
 
 /// A Cargo workspace and the directories it builds into.
@@ -106,6 +108,14 @@ impl Workspace {
             },
         })?;
         let members: std::collections::HashSet<_> = metadata.workspace_members.iter().collect();
+        let index: std::collections::HashMap<_, _> =
+            metadata.packages.iter().enumerate().map(|(index, package)| (&package.id, index)).collect();
+        let dependencies: std::collections::HashMap<_, Vec<usize>> = metadata
+            .resolve
+            .iter()
+            .flat_map(|resolve| &resolve.nodes)
+            .map(|node| (&node.id, node.dependencies.iter().filter_map(|id| index.get(id).copied()).collect()))
+            .collect();
         let packages = metadata
             .packages
             .iter()
@@ -117,6 +127,7 @@ impl Workspace {
                     id: PackageId { name: package.name.to_string(), version: package.version.to_string(), source },
                     root: manifest.parent().unwrap_or(manifest).to_path_buf(),
                     member: members.contains(&package.id),
+                    dependencies: dependencies.get(&package.id).cloned().unwrap_or_default(),
                 }
             })
             .collect();

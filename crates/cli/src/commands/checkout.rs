@@ -32,7 +32,7 @@ enum LinkModeArgument {
 /// that is there with other contents is never overwritten: its unit is skipped and reported.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  git worktree add ../feature && cd ../feature && cargo store checkout && cargo build\n  cargo store checkout --dry-run\n  cargo store checkout --link-mode copy --json"
+    after_help = "Examples:\n  git worktree add ../feature && cd ../feature && cargo store checkout && cargo build\n  cargo store checkout --dry-run --explain\n  cargo store checkout --link-mode copy --json"
 )]
 pub struct Arguments {
     /// Path to Cargo.toml of the workspace.
@@ -50,6 +50,9 @@ pub struct Arguments {
     /// Change nothing; report what would be placed.
     #[arg(long)]
     dry_run: bool,
+    /// Say, for every package of the lock file, why it was placed or not.
+    #[arg(long)]
+    explain: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -69,6 +72,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         },
         strict: arguments.strict,
         dry_run: arguments.dry_run,
+        explain: arguments.explain,
     };
     let progress = crate::output::ProgressBar::new(!arguments.json && !context.quiet);
     let report = checkout_with_progress(&options, &mut context.waiting(), &progress).context("checkout failed")?;
@@ -115,6 +119,13 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
     }
     if report.conflicts.len() > 10 {
         println!("  ... and {} more conflicts", report.conflicts.len() - 10);
+    }
+    if !report.explanations.is_empty() {
+        let width = report.explanations.iter().map(|explanation| explanation.package.len()).max().unwrap_or(0);
+        println!();
+        for explanation in &report.explanations {
+            println!("  {:<width$}  {:<22}  {}", explanation.package, explanation.verdict, explanation.detail);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
