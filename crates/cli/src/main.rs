@@ -91,8 +91,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(arguments);
     output::set_color(cli.color);
     init_logging(cli.verbose, cli.quiet);
+    // Completions and the man page need no store; a missing HOME must not stop them.
+    let needs_store = !matches!(cli.command, Command::Completions(_) | Command::Man(_));
     let store = match cli.store.clone().map(Ok).unwrap_or_else(cargo_store_cas::Store::default_location) {
         Ok(store) => store,
+        Err(_) if !needs_store => PathBuf::new(),
         Err(error) => return report_error(&anyhow::Error::new(error)),
     };
     let context = Context { store, quiet: cli.quiet };

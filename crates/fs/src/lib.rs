@@ -18,12 +18,14 @@
 mod class;
 mod error;
 mod link;
+mod probe;
 mod publish;
 mod time;
 
 pub use class::FileClass;
 pub use error::Error;
 pub use link::{LinkMode, LinkRequest, Linker};
+pub use probe::{Filesystem, LinkProbe, filesystem, nearest_existing, probe_links};
 pub use publish::{TEMPORARY_PREFIX, is_temporary, publish, temporary_path, write_new};
 pub use time::{FileTimes, set_times};
 

@@ -131,18 +131,7 @@ pub fn checkout_with_progress(
         options.store.is_dir().then(|| options.store.join("cache").join("workspaces")).as_deref(),
     )?;
     let namespace = Toolchain::detect(&workspace.root)?.namespace();
-    let packages: Vec<PackageKey> = workspace
-        .packages
-        .iter()
-        .filter(|package| package.source_kind != SourceKind::Path && !package.root.starts_with(&workspace.root))
-        .filter_map(|package| {
-            Some(PackageKey {
-                name: package.id.name.clone(),
-                version: package.id.version.clone(),
-                source: package.id.source.clone()?,
-            })
-        })
-        .collect();
+    let packages = storable_packages(&workspace);
     let build_directory = workspace.build_directory.clone();
     let mut report = CheckoutReport {
         version: REPORT_VERSION,
@@ -322,6 +311,23 @@ pub fn checkout_with_progress(
     report.warnings.extend(linker.warnings());
     report.elapsed_ms = elapsed_ms(start);
     Ok(report)
+}
+
+/// The packages of a workspace whose units the store may hold: from a registry or git,
+/// with sources outside the worktree.
+pub(crate) fn storable_packages(workspace: &Workspace) -> Vec<PackageKey> {
+    workspace
+        .packages
+        .iter()
+        .filter(|package| package.source_kind != SourceKind::Path && !package.root.starts_with(&workspace.root))
+        .filter_map(|package| {
+            Some(PackageKey {
+                name: package.id.name.clone(),
+                version: package.id.version.clone(),
+                source: package.id.source.clone()?,
+            })
+        })
+        .collect()
 }
 
 /// What the explanations are drawn from.

@@ -84,4 +84,50 @@ pub enum Error {
         /// The command that disables it by hand.
         command: String,
     },
+    /// Git could not say where the hooks of a repository are.
+    #[error(
+        "cannot find the git hooks directory of `{directory}`: {reason}\nhint: run this inside a git repository, or name one with `--repository DIR`"
+    )]
+    HooksDirectory {
+        /// Where git was asked.
+        directory: PathBuf,
+        /// What git said.
+        reason: String,
+    },
+    /// The existing git hook is not a shell script that cargo-store can add its lines to.
+    #[error(
+        "`{path}` {what}, so cargo-store cannot add its lines to it\nhint: make that hook run this in the new worktree when its first argument is all zeros and its third is 1 (`git worktree add`): {command}"
+    )]
+    HookNotShellScript {
+        /// The hook.
+        path: PathBuf,
+        /// What it is instead ("is a symbolic link", "is not a shell script (it runs ...)").
+        what: String,
+        /// The command the user can make it run.
+        command: String,
+    },
+    /// The existing git hook is not executable, so git does not run it.
+    #[error(
+        "`{path}` is not executable, so git does not run it; cargo-store does not make it executable, because that would also run what it holds\nhint: `chmod +x {path}` if it should run (or move it away), then run `cargo store hook install` again"
+    )]
+    HookNotExecutable {
+        /// The hook.
+        path: PathBuf,
+    },
+    /// cargo-store's marker lines in a git hook do not pair up.
+    #[error(
+        "`{path}` has a `# >>> cargo-store >>>` line without its `# <<< cargo-store <<<` line (or the reverse), so cargo-store cannot tell its lines from the others\nhint: delete cargo-store's lines from it by hand, then run `cargo store hook install` again"
+    )]
+    HookMarkersDamaged {
+        /// The hook.
+        path: PathBuf,
+    },
+    /// A command to run could not be started.
+    #[error("cannot run `{program}`: {source}\nhint: check that `{program}` is installed, on PATH and executable")]
+    CommandNotStarted {
+        /// The program.
+        program: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }

@@ -6,8 +6,11 @@
 //! carries a [`REPORT_VERSION`].
 
 mod checkout;
+mod doctor;
 mod error;
+mod exec;
 mod gc;
+pub mod hook;
 mod ingest;
 mod pause;
 mod progress;
@@ -18,7 +21,9 @@ pub mod timer;
 mod verify;
 
 pub use checkout::{CheckoutOptions, CheckoutReport, Explanation, checkout, checkout_with_progress};
+pub use doctor::{Check, CheckStatus, DoctorOptions, DoctorReport, LOW_SPACE, LinkSupport, doctor};
 pub use error::Error;
+pub use exec::{ExecReport, Finished, run_command};
 pub use gc::{
     AUTO_INTERVAL, Auto, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport, MISSING_ROOT_GRACE,
     ORPHAN_GRACE, gc,
