@@ -173,31 +173,6 @@ impl Unchanged {
     }
 }
 
-/// Checks the index against the object files, as a user's next command would rely on: no row
-/// without its file of the recorded size, no reference the foreign keys would not allow.
-fn assert_consistent(store: &Path) {
-    let connection =
-        rusqlite::Connection::open_with_flags(store.join("index.sqlite"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open the index read-only");
-    let violations: i64 = connection
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))
-        .expect("foreign key check");
-    assert_eq!(violations, 0, "the index has dangling references");
-    let mut statement = connection.prepare("SELECT hex(hash), executable, size FROM objects").expect("prepare");
-    let rows = statement
-        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?, row.get::<_, i64>(2)?)))
-        .expect("query the objects");
-    for row in rows {
-        let (hash, executable, size) = row.expect("read an object row");
-        let hash = hash.to_lowercase();
-        let name = format!("{}{}", &hash[2..], if executable { ".x" } else { "" });
-        let path = store.join("objects").join(&hash[..2]).join(name);
-        let metadata =
-            fs::metadata(&path).unwrap_or_else(|error| panic!("{} is in the index but: {error}", path.display()));
-        assert_eq!(metadata.len() as i64, size, "{} has the wrong size", path.display());
-    }
-}
-
 /// The run unit of native's build script in the legacy layout: the
 /// `target/debug/build/native-<hash>/` directory with an `output` file beside `out/`.
 fn native_run_unit(worktree: &Path) -> PathBuf {
@@ -460,7 +435,7 @@ fn a_store_on_a_read_only_filesystem_fails_and_says_so() {
     unchanged.assert_files(&fixture, &store, "commands on a read-only store");
     mount.remount("remount,rw");
     unchanged.assert_all(&fixture, &store, "commands on a read-only store");
-    assert_consistent(&store);
+    crate::support::assert_store_consistent(&fixture, &store, "the store after the test");
     assert_error(&ingest, "ingest into a read-only store", &[&store], &[&["read-only"]]);
     assert_error(&checkout, "checkout from a read-only store", &[&store], &[&["read-only"]]);
 }
@@ -550,7 +525,7 @@ fn a_full_disk_during_ingest_fails_and_leaves_a_consistent_store() {
     let output = attempt(fixture.cargo_store().arg("ingest").arg("--manifest-path").arg(worktree_a.join("Cargo.toml")));
     // What was lost or changed first, then what the user was told.
     assert_tree_unchanged(&target_a_before, &snapshot_tree(&target_a, is_cargo_bookkeeping), "worktree A's target");
-    assert_consistent(&store);
+    crate::support::assert_store_consistent(&fixture, &store, "the store after the test");
     let status = fixture.status();
     assert_eq!(Path::new(&status.store), store, "{status:#?}");
     run(fixture.cargo_store().args(["verify", "--full"]));
@@ -731,7 +706,7 @@ fn ingest_during_a_build_stores_only_consistent_units() {
         assert_eq!(built.run_app(), expected, "app in A after the build with NATIVE_FLAVOR={flavor:?}");
     }
     eprintln!("{ingests} ingests ran during {} builds", flavors.len());
-    assert_consistent(&fixture.store());
+    crate::support::assert_store_consistent(&fixture, &fixture.store(), "the store after the test");
     // Every stored object still hashes to its name: nothing was stored half-rewritten.
     run(fixture.cargo_store().args(["verify", "--full"]));
 

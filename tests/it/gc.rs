@@ -42,31 +42,6 @@ fn status(fixture: &Fixture) -> StatusReport {
     run_json(fixture.cargo_store().args(["status", "--json"]))
 }
 
-/// Checks the index against the object files: no row without its file (of the recorded size),
-/// and no reference the foreign keys would not allow.
-fn assert_consistent(store: &Path) {
-    let connection =
-        rusqlite::Connection::open_with_flags(store.join("index.sqlite"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open the index");
-    let violations: i64 = connection
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))
-        .expect("foreign key check");
-    assert_eq!(violations, 0, "the index has dangling references");
-    let mut statement = connection.prepare("SELECT hex(hash), executable, size FROM objects").expect("prepare");
-    let rows = statement
-        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?, row.get::<_, i64>(2)?)))
-        .expect("query");
-    for row in rows {
-        let (hash, executable, size) = row.expect("row");
-        let hash = hash.to_lowercase();
-        let name = format!("{}{}", &hash[2..], if executable { ".x" } else { "" });
-        let path = store.join("objects").join(&hash[..2]).join(name);
-        let metadata =
-            fs::metadata(&path).unwrap_or_else(|error| panic!("{} is in the index but: {error}", path.display()));
-        assert_eq!(metadata.len() as i64, size, "{} has the wrong size", path.display());
-    }
-}
-
 /// A fixture with worktree A built and ingested and worktree B checked out, all at `now`.
 fn two_roots(now: i64) -> Fixture {
     let fixture = Fixture::new();
@@ -120,7 +95,7 @@ fn units_stay_until_every_root_is_gone_and_its_grace_period_is_over() {
     let after = status(&fixture);
     assert_eq!((after.units, after.objects, after.roots), (0, 0, 0), "{after:#?}");
     assert!(snapshot_tree(&objects, |_| false).is_empty(), "object files left behind");
-    assert_consistent(&fixture.store());
+    crate::support::assert_store_consistent(&fixture, &fixture.store(), "the store after the test");
 }
 
 #[test]
@@ -204,7 +179,7 @@ fn the_size_budget_evicts_the_least_recently_used_units_first() {
     assert_eq!(report.units_evicted_by_size + report.units_evicted_with_dependency, ELIGIBLE_UNITS, "{report:#?}");
     assert!(report.bytes_after <= release_bytes + debug_bytes / 2, "{report:#?}");
     assert_eq!(status(&fixture).units, ELIGIBLE_UNITS);
-    assert_consistent(&fixture.store());
+    crate::support::assert_store_consistent(&fixture, &fixture.store(), "the store after the test");
 
     let worktree_b = fixture.add_worktree("b");
     fixture.checkout(&worktree_b, &[]);
@@ -242,7 +217,7 @@ fn orphans_go_after_their_grace_period_and_symlinks_are_never_followed() {
     assert!(fs::symlink_metadata(store.join("objects/zz")).is_err(), "the symlink itself is removed");
     assert_eq!(fs::read(outside.join("precious")).expect("outside file survives"), b"keep me");
     assert_eq!(status(&fixture).units, ELIGIBLE_UNITS, "live units were touched");
-    assert_consistent(&store);
+    crate::support::assert_store_consistent(&fixture, &store, "the store after the test");
 }
 
 /// Starts `command` paused at `point`, and waits until it is there.
@@ -285,7 +260,7 @@ fn commands_during_a_paused_gc_leave_a_consistent_store() {
     assert!(String::from_utf8_lossy(&ingested.stderr).contains("waiting for the store lock"), "{}", printed(&ingested));
     let ingested: IngestReport = serde_json::from_slice(&ingested.stdout).expect("ingest report");
     assert_eq!(ingested.units_added, ELIGIBLE_UNITS, "the ingest after gc must store the units again: {ingested:#?}");
-    assert_consistent(&fixture.store());
+    crate::support::assert_store_consistent(&fixture, &fixture.store(), "the store after the test");
 
     fixture.checkout(&worktree_c, &[]);
     fixture.build(&worktree_c, BuildMode::LEGACY_DEV).assert_dependencies_fresh("build in C after gc and ingest");
@@ -306,7 +281,7 @@ fn auto_gc_skips_while_another_command_holds_the_store() {
     assert_eq!(report.skipped.as_deref(), Some("busy"), "{report:#?}");
     fs::remove_file(&flag).expect("let ingest go on");
     finish(ingest);
-    assert_consistent(&fixture.store());
+    crate::support::assert_store_consistent(&fixture, &fixture.store(), "the store after the test");
 
     // Free now: it runs, and right after that it is not due.
     let report = gc_at(&fixture, t0, &["--auto"]);

@@ -15,17 +15,7 @@ pub fn json(report: &impl Serialize) -> anyhow::Result<()> {
 
 /// `1.5 GiB`, `12.0 KiB`, `512 B`.
 pub fn bytes(count: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if count < 1024 {
-        return format!("{count} B");
-    }
-    let mut value = count as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
+    cargo_store_ops::format_bytes(count)
 }
 
 /// `850ms`, `1.25s`, `2m 5s`.

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::pause::pause;
 use crate::progress::{NoProgress, Progress};
-use crate::{Error, REPORT_VERSION, elapsed_ms};
+use crate::{Error, REPORT_VERSION, elapsed_ms, load_workspace};
 
 /// What to check out, and how.
 #[derive(Debug, Clone)]
@@ -124,12 +124,8 @@ pub fn checkout_with_progress(
     progress: &dyn Progress,
 ) -> crate::Result<CheckoutReport> {
     let start = Instant::now();
-    let workspace = Workspace::load_cached(
-        options.manifest_path.as_deref(),
-        options.target_directory.as_deref(),
-        // The store may not exist yet; the cache waits for it.
-        options.store.is_dir().then(|| options.store.join("cache").join("workspaces")).as_deref(),
-    )?;
+    let workspace =
+        load_workspace(&options.store, options.manifest_path.as_deref(), options.target_directory.as_deref())?;
     let namespace = Toolchain::detect(&workspace.root)?.namespace();
     let packages = storable_packages(&workspace);
     let build_directory = workspace.build_directory.clone();

@@ -405,8 +405,8 @@ fn check_store_filesystem(store: &Path, checks: &mut Vec<Check>) -> Option<Files
     });
     let space = format!(
         "{} free of {} on the store's filesystem",
-        human_bytes(found.available_bytes),
-        human_bytes(found.total_bytes)
+        crate::format_bytes(found.available_bytes),
+        crate::format_bytes(found.total_bytes)
     );
     checks.push(if found.available_bytes < LOW_SPACE {
         Check::warning(
@@ -430,7 +430,7 @@ fn check_index(opened: Option<&Store>, checks: &mut Vec<Check>) {
                 "{} units, {} objects ({}), {} registered build directories",
                 totals.units,
                 totals.objects,
-                human_bytes(totals.object_bytes),
+                crate::format_bytes(totals.object_bytes),
                 totals.roots
             ),
         ),
@@ -599,21 +599,6 @@ fn describe(error: &dyn std::error::Error) -> (String, Option<String>) {
     (parts.join(": "), hint)
 }
 
-/// `1.5 GiB`: the binary prints sizes the same way.
-fn human_bytes(count: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if count < 1024 {
-        return format!("{count} B");
-    }
-    let mut value = count as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,6 +659,6 @@ mod tests {
         let (detail, hint) = describe(&error);
         assert!(!detail.contains('\n') && detail.starts_with("no store location"), "{detail}");
         assert_eq!(hint.as_deref(), Some("pass `--store DIR` or set CARGO_STORE_DIR"));
-        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(crate::format_bytes(1536), "1.5 KiB");
     }
 }

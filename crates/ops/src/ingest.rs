@@ -21,14 +21,14 @@ use cargo_store_cas::{
     Access, FileIdentity, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store, hash_file,
     now,
 };
-use cargo_store_target::{SkipReason, Toolchain, Unit, UnitFile, UnitKey, Workspace, eligibility, scan};
+use cargo_store_target::{SkipReason, Toolchain, Unit, UnitFile, UnitKey, eligibility, scan};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::gc::{Auto, DEFAULT_MAX_AGE, GcOptions, GcReport, gc};
 use crate::pause::pause;
 use crate::progress::{NoProgress, Progress};
-use crate::{Error, REPORT_VERSION, elapsed_ms};
+use crate::{Error, REPORT_VERSION, elapsed_ms, load_workspace};
 
 /// What to ingest, and into which store.
 #[derive(Debug, Clone)]
@@ -106,12 +106,8 @@ pub fn ingest_with_progress(
     progress: &dyn Progress,
 ) -> crate::Result<IngestReport> {
     let start = Instant::now();
-    let workspace = Workspace::load_cached(
-        options.manifest_path.as_deref(),
-        options.target_directory.as_deref(),
-        // The store may not exist yet; the cache waits for it.
-        options.store.is_dir().then(|| options.store.join("cache").join("workspaces")).as_deref(),
-    )?;
+    let workspace =
+        load_workspace(&options.store, options.manifest_path.as_deref(), options.target_directory.as_deref())?;
     let build_directory = workspace.build_directory.clone();
     let build_metadata = match std::fs::metadata(&build_directory) {
         Ok(metadata) => metadata,

@@ -46,3 +46,29 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn elapsed_ms(start: std::time::Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
+
+/// The workspace of `manifest_path` (or of the current directory), through the store's cache
+/// of `cargo metadata` answers once the store exists.
+pub(crate) fn load_workspace(
+    store: &std::path::Path,
+    manifest_path: Option<&std::path::Path>,
+    target_directory: Option<&std::path::Path>,
+) -> Result<cargo_store_target::Workspace> {
+    let cache = store.is_dir().then(|| store.join("cache").join("workspaces"));
+    Ok(cargo_store_target::Workspace::load_cached(manifest_path, target_directory, cache.as_deref())?)
+}
+
+/// A size for people: `512 B`, `1.5 KiB`, `3.0 GiB`.
+pub fn format_bytes(count: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if count < 1024 {
+        return format!("{count} B");
+    }
+    let mut value = count as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
