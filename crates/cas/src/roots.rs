@@ -6,9 +6,9 @@
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use crate::index::{Index, IndexTransaction, sql_error, to_u64};
 
@@ -143,17 +143,6 @@ impl IndexTransaction<'_> {
             .execute([root])
             .map_err(&error)?;
         Ok(())
-    }
-
-    /// The row id of the root registered at `path`, if any.
-    pub fn root_id(&self, path: &Path) -> crate::Result<Option<i64>> {
-        let error = self.error();
-        self.transaction
-            .prepare_cached("SELECT id FROM roots WHERE path = ?1")
-            .map_err(&error)?
-            .query_row([path.as_os_str().as_bytes()], |row| row.get(0))
-            .optional()
-            .map_err(&error)
     }
 
     /// Drops the root's references to `units`.

@@ -146,31 +146,14 @@ fn report_error(error: &anyhow::Error) -> ExitCode {
     if broken_pipe {
         return ExitCode::SUCCESS;
     }
-    // Messages of this project end with `hint:` lines; a cause often repeats its source's
-    // text. Print each thing once, the hints last, as cargo does.
-    let mut printed = String::new();
-    let mut hints: Vec<String> = Vec::new();
+    let (bodies, hints) = output::chain(error.as_ref());
     let mut stderr = std::io::stderr().lock();
-    for (depth, cause) in error.chain().enumerate() {
-        let text = cause.to_string();
-        let mut body = Vec::new();
-        for line in text.lines() {
-            match line.strip_prefix("hint: ") {
-                Some(hint) if !hints.iter().any(|known| known == hint) => hints.push(hint.to_owned()),
-                Some(_) => {}
-                None => body.push(line),
-            }
-        }
-        let body = body.join("\n");
-        if body.is_empty() || (depth > 0 && printed.contains(&body)) {
-            continue;
-        }
+    for (depth, body) in bodies.iter().enumerate() {
         let _ = if depth == 0 {
             writeln!(stderr, "{} {body}", output::label("error"))
         } else {
             writeln!(stderr, "  caused by: {body}")
         };
-        printed.push_str(&body);
     }
     for hint in hints {
         let _ = writeln!(stderr, "{} {hint}", output::label("hint"));

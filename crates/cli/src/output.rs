@@ -223,3 +223,28 @@ impl cargo_store_ops::Progress for ProgressBar {
         }
     }
 }
+
+/// An error's message and causes as this project prints them: each text once (a cause often
+/// repeats its source's text), with the `hint:` lines taken out, deduplicated, to print last.
+pub fn chain(error: &dyn std::error::Error) -> (Vec<String>, Vec<String>) {
+    let mut bodies: Vec<String> = Vec::new();
+    let mut hints: Vec<String> = Vec::new();
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        let text = current.to_string();
+        let mut lines = Vec::new();
+        for line in text.lines() {
+            match line.strip_prefix("hint: ") {
+                Some(hint) if !hints.iter().any(|known| known == hint) => hints.push(hint.to_owned()),
+                Some(_) => {}
+                None => lines.push(line),
+            }
+        }
+        let body = lines.join("\n");
+        if !body.is_empty() && !bodies.iter().any(|known| known.contains(&body)) {
+            bodies.push(body);
+        }
+        cause = current.source();
+    }
+    (bodies, hints)
+}

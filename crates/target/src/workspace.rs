@@ -142,14 +142,6 @@ impl Workspace {
             packages,
         })
     }
-
-    /// The package whose root directory is the longest prefix of `path`, if any.
-    pub fn package_containing(&self, path: &Path) -> Option<&Package> {
-        self.packages
-            .iter()
-            .filter(|package| path.starts_with(&package.root))
-            .max_by_key(|package| package.root.components().count())
-    }
 }
 
 #[cfg(test)]

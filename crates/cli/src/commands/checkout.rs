@@ -10,9 +10,9 @@ use cargo_store_ops::{CheckoutOptions, checkout_with_progress};
 use crate::Context;
 use crate::output::{bytes, count, duration, json};
 
-/// How files are placed.
+/// How files are placed (`--link-mode` of `checkout` and `exec`).
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum LinkModeArgument {
+pub enum LinkModeArgument {
     /// Reflink where possible; hard-link rustc outputs (.rlib, .rmeta); copy the rest.
     Auto,
     /// Reflink every file that may share data, else copy.
@@ -22,6 +22,17 @@ enum LinkModeArgument {
     Hardlink,
     /// Copy every file.
     Copy,
+}
+
+impl From<LinkModeArgument> for LinkRequest {
+    fn from(argument: LinkModeArgument) -> LinkRequest {
+        match argument {
+            LinkModeArgument::Auto => LinkRequest::Auto,
+            LinkModeArgument::Reflink => LinkRequest::Reflink,
+            LinkModeArgument::Hardlink => LinkRequest::Hardlink,
+            LinkModeArgument::Copy => LinkRequest::Copy,
+        }
+    }
 }
 
 /// Lay the stored units of this workspace's dependencies into its target directory.
@@ -64,12 +75,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         store: context.store.clone(),
         manifest_path: arguments.manifest_path,
         target_directory: arguments.target_dir,
-        link: match arguments.link_mode {
-            LinkModeArgument::Auto => LinkRequest::Auto,
-            LinkModeArgument::Reflink => LinkRequest::Reflink,
-            LinkModeArgument::Hardlink => LinkRequest::Hardlink,
-            LinkModeArgument::Copy => LinkRequest::Copy,
-        },
+        link: arguments.link_mode.into(),
         strict: arguments.strict,
         dry_run: arguments.dry_run,
         explain: arguments.explain,

@@ -4,8 +4,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::commands::checkout::LinkModeArgument;
 use anyhow::Context as _;
-use cargo_store_fs::LinkRequest;
 use cargo_store_ops::{CheckoutOptions, Error, ExecReport, Finished, IngestOptions, checkout, ingest, run_command};
 
 use crate::Context;
@@ -37,8 +37,8 @@ pub struct Arguments {
     #[arg(long, value_name = "DIR")]
     target_dir: Option<PathBuf>,
     /// How the checkout places files (as `cargo store checkout --link-mode`).
-    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "reflink", "hardlink", "copy"])]
-    link_mode: String,
+    #[arg(long, value_name = "MODE", value_enum, default_value = "auto")]
+    link_mode: LinkModeArgument,
     /// Make the checkout fail instead of falling back from the requested link mode.
     #[arg(long)]
     strict: bool,
@@ -76,12 +76,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         store: context.store.clone(),
         manifest_path: arguments.manifest_path.clone(),
         target_directory: target_directory.clone(),
-        link: match arguments.link_mode.as_str() {
-            "reflink" => LinkRequest::Reflink,
-            "hardlink" => LinkRequest::Hardlink,
-            "copy" => LinkRequest::Copy,
-            _ => LinkRequest::Auto,
-        },
+        link: arguments.link_mode.into(),
         strict: arguments.strict,
         dry_run: false,
         explain: false,
@@ -90,7 +85,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         Ok(checked_out) => {
             if !arguments.json {
                 for warning in &checked_out.warnings {
-                    eprintln!("warning: {warning}");
+                    crate::output::message("warning", warning);
                 }
             }
             if human && checked_out.units_placed > 0 {
@@ -178,7 +173,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
 /// be printed does not change the exit code either.
 fn finish(report: &ExecReport, as_json: bool) -> ExitCode {
     if as_json && let Err(error) = json(report) {
-        eprintln!("warning: cannot print the report: {error:#}");
+        eprintln!("{} cannot print the report: {error:#}", crate::output::label("warning"));
     }
     ExitCode::from(u8::try_from(report.exit_code).unwrap_or(1))
 }
@@ -186,29 +181,11 @@ fn finish(report: &ExecReport, as_json: bool) -> ExitCode {
 /// Prints `warning: <what>: <error and its causes>` and the error's hints on stderr, and
 /// returns the error's text for the report.
 fn warn(what: &str, error: &Error) -> String {
-    let mut body: Vec<String> = Vec::new();
-    let mut hints: Vec<String> = Vec::new();
-    let mut cause: Option<&dyn std::error::Error> = Some(error);
-    while let Some(current) = cause {
-        let text = current.to_string();
-        let mut lines = Vec::new();
-        for line in text.lines() {
-            match line.strip_prefix("hint: ") {
-                Some(hint) => hints.push(hint.to_owned()),
-                None => lines.push(line),
-            }
-        }
-        let lines = lines.join("\n");
-        // Messages often repeat their source's text: print each thing once.
-        if !lines.is_empty() && !body.iter().any(|known| known.contains(&lines)) {
-            body.push(lines);
-        }
-        cause = current.source();
-    }
-    let body = body.join(": ");
-    eprintln!("warning: {what}: {body}");
+    let (bodies, hints) = crate::output::chain(error);
+    let body = bodies.join(": ");
+    eprintln!("{} {what}: {body}", crate::output::label("warning"));
     for hint in &hints {
-        eprintln!("hint: {hint}");
+        eprintln!("{} {hint}", crate::output::label("hint"));
     }
     let mut text = body;
     for hint in hints {
