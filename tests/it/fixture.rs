@@ -144,6 +144,32 @@ impl Fixture {
         worktree
     }
 
+    /// Writes another project at `<root>/<name>`, a git repository of its own that shares
+    /// `leaf`, `mid`, `pm` and `native` with worktree A's and adds `top` (on `mid` and `extra`),
+    /// with `extra` locked at `extra_version` (`1.0.0` or `1.0.1`): two such projects differ in
+    /// one leaf crate of their lock files. Its binary `tool` prints [`PROJECT_OUTPUT`] plus the
+    /// patch version of `extra`.
+    pub fn add_project(&self, name: &str, extra_version: &str) -> PathBuf {
+        let project = self.root.join(name);
+        write(&project.join(".gitignore"), "target\n");
+        // `extra` pinned by the project itself: `cargo update --precise` does not downgrade
+        // within a directory source.
+        write(&project.join("Cargo.toml"), &PROJECT_MANIFEST.replace("@EXTRA@", extra_version));
+        write(&project.join("src/main.rs"), PROJECT_MAIN);
+        run(self.cargo(&project).args(["generate-lockfile", "--offline"]));
+        run(self.git(&project).args(["init", "--quiet"]));
+        run(self.git(&project).args(["add", "--all"]));
+        run(self.git(&project).args(["commit", "--quiet", "--message", "project"]));
+        project
+    }
+
+    /// Adds a worktree of the repository at `repository` at `<root>/<name>`.
+    pub fn add_worktree_of(&self, repository: &Path, name: &str) -> PathBuf {
+        let worktree = self.root.join(name);
+        run(self.git(repository).args(["worktree", "add", "--detach"]).arg(&worktree));
+        worktree
+    }
+
     /// Scrubs the outer environment from `command` and points it at the isolated CARGO_HOME.
     pub fn isolate<'a>(&self, command: &'a mut Command) -> &'a mut Command {
         for (key, _) in std::env::vars_os() {
@@ -255,7 +281,10 @@ impl Fixture {
         for (path, contents) in VENDORED_FILES {
             write(&vendor.join(path), contents);
         }
-        for name in ["leaf", "mid", "pm", "native"] {
+        for (path, contents) in PROJECT_VENDORED_FILES {
+            write(&vendor.join(path), contents);
+        }
+        for name in ["leaf", "mid", "pm", "native", "extra-1.0.0", "extra-1.0.1", "top"] {
             write(&vendor.join(name).join(".cargo-checksum.json"), r#"{"files":{},"package":null}"#);
         }
     }
@@ -410,6 +439,28 @@ impl Build {
         );
     }
 
+    /// The registry and git units that cargo compiled instead of reusing.
+    pub fn recompiled_dependencies(&self) -> Vec<&BuiltUnit> {
+        self.units.iter().filter(|unit| !unit.is_path_package() && !unit.fresh).collect()
+    }
+
+    /// No registry or git unit was compiled, and every package of `expected` appeared.
+    pub fn assert_no_dependency_recompiled(&self, expected: &[&str], context: &str) {
+        let expected: BTreeSet<&str> = expected.iter().copied().collect();
+        assert_eq!(
+            self.packages(false),
+            expected,
+            "{}",
+            self.explain("did not report the expected dependencies", context)
+        );
+        let stale = self.recompiled_dependencies();
+        assert!(
+            stale.is_empty(),
+            "{}",
+            self.explain(&format!("recompiled {} dependency units: {stale:#?}", stale.len()), context)
+        );
+    }
+
     /// Every path package (`app`, `localdep`) was compiled, not reused.
     pub fn assert_workspace_compiled(&self, context: &str) {
         let expected: BTreeSet<&str> = WORKSPACE_PACKAGES.into_iter().collect();
@@ -446,8 +497,13 @@ impl Build {
 
     /// Runs the `app` binary this build produced and returns the number it printed.
     pub fn run_app(&self) -> u32 {
+        self.run_binary("app")
+    }
+
+    /// Runs the binary of `package` this build produced and returns the number it printed.
+    pub fn run_binary(&self, package: &str) -> u32 {
         let executable = self
-            .unit("app", "bin")
+            .unit(package, "bin")
             .executable
             .clone()
             .unwrap_or_else(|| panic!("{}", self.explain("gave app no executable", "run app")));
@@ -508,6 +564,33 @@ const VENDORED_FILES: [(&str, &str); 10] = [
          pub fn native() -> u32 {\n    let seven = unsafe { seven() };\n    seven + BONUS\n}\n",
     ),
 ];
+
+/// The crates only the projects of [`Fixture::add_project`] use.
+const PROJECT_VENDORED_FILES: [(&str, &str); 6] = [
+    ("extra-1.0.0/Cargo.toml", "[package]\nname = \"extra\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
+    ("extra-1.0.0/src/lib.rs", "pub fn extra() -> u32 {\n    0\n}\n"),
+    ("extra-1.0.1/Cargo.toml", "[package]\nname = \"extra\"\nversion = \"1.0.1\"\nedition = \"2021\"\n"),
+    ("extra-1.0.1/src/lib.rs", "pub fn extra() -> u32 {\n    1\n}\n"),
+    (
+        "top/Cargo.toml",
+        "[package]\nname = \"top\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nmid = \"1.0.0\"\nextra = \"1.0.0\"\n",
+    ),
+    ("top/src/lib.rs", "pub fn top() -> u32 {\n    mid::mid() * 100 + extra::extra()\n}\n"),
+];
+
+/// What the `tool` of [`Fixture::add_project`] prints with `extra` 1.0.0: top 1100 + pm 42 +
+/// native 7.
+pub const PROJECT_OUTPUT: u32 = 1149;
+
+/// The registry packages of a project of [`Fixture::add_project`].
+pub const PROJECT_DEPENDENCIES: [&str; 6] = ["extra", "leaf", "mid", "native", "pm", "top"];
+
+const PROJECT_MANIFEST: &str = "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                                [dependencies]\ntop = \"1.0.0\"\npm = \"1.0.0\"\nnative = \"1.0.0\"\n\
+                                extra = \"=@EXTRA@\"\n";
+
+const PROJECT_MAIN: &str = "fn main() {\n    println!(\"{}\", top::top() + pm::answer!() + native::native());\n}\n";
 
 /// Compiles C into OUT_DIR in place (`cc -o`, `ar crs` onto an existing archive), the kind of
 /// writer that would corrupt a store object if OUT_DIR files shared inodes with the store.

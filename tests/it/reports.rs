@@ -44,6 +44,10 @@ pub struct IngestReport {
     pub files_hashed: u64,
     /// Bytes of new objects.
     pub bytes_added: u64,
+    /// Stored units that took this build's (older or consistent) times.
+    pub units_retimed: u64,
+    /// Stored units that should have taken them, but the store was busy.
+    pub units_retime_deferred: u64,
     /// Bytes that an existing object already held.
     #[allow(dead_code, reason = "part of the schema; no test can predict its value")]
     pub bytes_deduplicated: u64,
@@ -74,6 +78,10 @@ pub struct CheckoutReport {
     pub target_directory: String,
     /// Units whose files this run placed.
     pub units_placed: u64,
+    /// Of those, units placed as copies with later mtimes than stored.
+    pub units_retimed: u64,
+    /// Units that cargo built in this target directory itself: left alone.
+    pub units_built_here: u64,
     /// Units that the target directory already held.
     pub units_present: u64,
     /// Stored units that were not placed.

@@ -131,6 +131,10 @@ pub struct StoredUnit {
     pub name: String,
     /// Kind name.
     pub kind: String,
+    /// The fingerprint hash file name, e.g. `lib-serde`.
+    pub target: String,
+    /// The fingerprint hex the hash file holds.
+    pub fingerprint: String,
     /// The package.
     pub package: PackageKey,
     /// Total bytes.
@@ -234,6 +238,12 @@ impl Index {
         Ok(found)
     }
 
+    /// The stored units with the row ids `ids`, with their manifests and dependencies, in
+    /// that order; ids that are not stored are left out.
+    pub fn units(&self, ids: &[i64]) -> crate::Result<Vec<StoredUnit>> {
+        read_units(&self.connection, &self.path, ids)
+    }
+
     /// Counts of objects, units and roots, and the bytes of all objects.
     pub fn totals(&self) -> crate::Result<Totals> {
         let error = sql_error(&self.path);
@@ -253,6 +263,84 @@ impl Index {
         let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&error)?;
         Ok(IndexTransaction { transaction, path: &self.path })
     }
+}
+
+/// The units `ids` with their files and dependencies, in the order of `ids`.
+fn read_units(connection: &Connection, path: &Path, ids: &[i64]) -> crate::Result<Vec<StoredUnit>> {
+    let error = sql_error(path);
+    let mut select_unit = connection
+        .prepare_cached(
+            "SELECT id, key, layout, place, name, kind, target, fingerprint, package_name, package_version,
+                    package_source, bytes, last_used
+             FROM units WHERE id = ?1",
+        )
+        .map_err(&error)?;
+    let mut select_files = connection
+        .prepare_cached(
+            "SELECT f.path, f.size, f.mode, f.mtime_ns, f.class, f.link_group,
+                    o.hash, o.executable, o.size, o.mtime_ns, o.inode
+             FROM unit_files f LEFT JOIN objects o ON o.id = f.object_id
+             WHERE f.unit_id = ?1",
+        )
+        .map_err(&error)?;
+    let mut select_dependencies =
+        connection.prepare_cached("SELECT dependency_id FROM unit_dependencies WHERE unit_id = ?1").map_err(&error)?;
+    let mut units = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let unit = select_unit
+            .query_row([id], |row| {
+                Ok(StoredUnit {
+                    id: row.get(0)?,
+                    key: row.get(1)?,
+                    layout: row.get(2)?,
+                    place: row.get(3)?,
+                    name: row.get(4)?,
+                    kind: row.get(5)?,
+                    target: row.get(6)?,
+                    fingerprint: row.get(7)?,
+                    package: PackageKey { name: row.get(8)?, version: row.get(9)?, source: row.get(10)? },
+                    bytes: to_u64(row.get(11)?),
+                    last_used: row.get(12)?,
+                    dependencies: Vec::new(),
+                    files: Vec::new(),
+                })
+            })
+            .optional()
+            .map_err(&error)?;
+        let Some(mut unit) = unit else { continue };
+        unit.files = select_files
+            .query_map([unit.id], |row| {
+                let hash: Option<Vec<u8>> = row.get(6)?;
+                let object = match hash.and_then(|hash| <[u8; 32]>::try_from(hash).ok()) {
+                    Some(hash) => Some(ObjectRecord {
+                        id: ObjectId { hash, executable: row.get(7)? },
+                        size: to_u64(row.get(8)?),
+                        modified_ns: row.get(9)?,
+                        inode: to_u64(row.get(10)?),
+                    }),
+                    None => None,
+                };
+                Ok(StoredFile {
+                    path: row.get(0)?,
+                    size: to_u64(row.get(1)?),
+                    mode: row.get(2)?,
+                    modified_ns: row.get(3)?,
+                    class: FileClass::from_code(row.get(4)?).unwrap_or(FileClass::Metadata),
+                    link_group: row.get(5)?,
+                    object,
+                })
+            })
+            .map_err(&error)?
+            .collect::<Result<_, _>>()
+            .map_err(&error)?;
+        unit.dependencies = select_dependencies
+            .query_map([unit.id], |row| row.get(0))
+            .map_err(&error)?
+            .collect::<Result<_, _>>()
+            .map_err(&error)?;
+        units.push(unit);
+    }
+    Ok(units)
 }
 
 /// The schema version recorded in the index file at `path`, if it can be read at all.
@@ -486,79 +574,59 @@ impl IndexTransaction<'_> {
         let mut select_units = self
             .transaction
             .prepare_cached(
-                "SELECT id, key, layout, place, name, kind, bytes, last_used FROM units
+                "SELECT id FROM units
                  WHERE toolchain = ?1 AND package_name = ?2 AND package_version = ?3 AND package_source = ?4",
             )
             .map_err(&error)?;
-        let mut select_files = self
-            .transaction
-            .prepare_cached(
-                "SELECT f.path, f.size, f.mode, f.mtime_ns, f.class, f.link_group,
-                        o.hash, o.executable, o.size, o.mtime_ns, o.inode
-                 FROM unit_files f LEFT JOIN objects o ON o.id = f.object_id
-                 WHERE f.unit_id = ?1",
-            )
-            .map_err(&error)?;
-        let mut select_dependencies = self
-            .transaction
-            .prepare_cached("SELECT dependency_id FROM unit_dependencies WHERE unit_id = ?1")
-            .map_err(&error)?;
-        let mut units = Vec::new();
+        let mut ids = Vec::new();
         for package in packages {
             let rows = select_units
-                .query_map(params![toolchain, package.name, package.version, package.source], |row| {
-                    Ok(StoredUnit {
-                        id: row.get(0)?,
-                        key: row.get(1)?,
-                        layout: row.get(2)?,
-                        place: row.get(3)?,
-                        name: row.get(4)?,
-                        kind: row.get(5)?,
-                        package: package.clone(),
-                        bytes: to_u64(row.get(6)?),
-                        last_used: row.get(7)?,
-                        dependencies: Vec::new(),
-                        files: Vec::new(),
-                    })
-                })
+                .query_map(params![toolchain, package.name, package.version, package.source], |row| row.get(0))
                 .map_err(&error)?;
-            for unit in rows {
-                units.push(unit.map_err(&error)?);
+            for id in rows {
+                ids.push(id.map_err(&error)?);
             }
         }
-        for unit in &mut units {
-            unit.files = select_files
-                .query_map([unit.id], |row| {
-                    let hash: Option<Vec<u8>> = row.get(6)?;
-                    let object = match hash.and_then(|hash| <[u8; 32]>::try_from(hash).ok()) {
-                        Some(hash) => Some(ObjectRecord {
-                            id: ObjectId { hash, executable: row.get(7)? },
-                            size: to_u64(row.get(8)?),
-                            modified_ns: row.get(9)?,
-                            inode: to_u64(row.get(10)?),
-                        }),
-                        None => None,
-                    };
-                    Ok(StoredFile {
-                        path: row.get(0)?,
-                        size: to_u64(row.get(1)?),
-                        mode: row.get(2)?,
-                        modified_ns: row.get(3)?,
-                        class: FileClass::from_code(row.get(4)?).unwrap_or(FileClass::Metadata),
-                        link_group: row.get(5)?,
-                        object,
-                    })
-                })
-                .map_err(&error)?
-                .collect::<Result<_, _>>()
-                .map_err(&error)?;
-            unit.dependencies = select_dependencies
-                .query_map([unit.id], |row| row.get(0))
-                .map_err(&error)?
-                .collect::<Result<_, _>>()
+        read_units(&self.transaction, self.path, &ids)
+    }
+
+    /// The stored units with the row ids `ids`, with their manifests and dependencies, in
+    /// that order; ids that are not stored are left out.
+    pub fn units(&self, ids: &[i64]) -> crate::Result<Vec<StoredUnit>> {
+        read_units(&self.transaction, self.path, ids)
+    }
+
+    /// Gives the files of the stored unit `unit` the modification times `times` (path, ns),
+    /// and re-records the objects in `objects` (same bytes, another file: see
+    /// [`crate::Objects::replace`]). The unit's bytes do not change, only when cargo will
+    /// think they were written.
+    pub fn retime_unit(&self, unit: i64, times: &[(Vec<u8>, i64)], objects: &[ObjectRecord]) -> crate::Result<()> {
+        let error = self.error();
+        let mut update = self
+            .transaction
+            .prepare_cached("UPDATE unit_files SET mtime_ns = ?3 WHERE unit_id = ?1 AND path = ?2")
+            .map_err(&error)?;
+        for (path, modified_ns) in times {
+            update.execute(params![unit, path, modified_ns]).map_err(&error)?;
+        }
+        let mut update = self
+            .transaction
+            .prepare_cached(
+                "UPDATE objects SET mtime_ns = ?3, inode = ?4, size = ?5 WHERE hash = ?1 AND executable = ?2",
+            )
+            .map_err(&error)?;
+        for record in objects {
+            update
+                .execute(params![
+                    &record.id.hash[..],
+                    record.id.executable,
+                    record.modified_ns,
+                    to_i64(record.inode),
+                    to_i64(record.size)
+                ])
                 .map_err(&error)?;
         }
-        Ok(units)
+        Ok(())
     }
 
     /// The toolchains that have units of `package` in the store, with how many.

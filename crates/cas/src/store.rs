@@ -191,6 +191,42 @@ impl Objects {
         })
     }
 
+    /// Makes the file `source` (hard-linked, so on the store's filesystem) the object `id` in
+    /// place of the object file there now, and returns its record. The bytes must be the
+    /// object's: they are hashed through the new link before it replaces the old one.
+    ///
+    /// This is how the store takes the times of an older build of a unit: an object that may
+    /// be hard-linked into worktrees carries the mtime the worktree file must have, so another
+    /// mtime needs another inode. The old inode stays wherever it is linked already. Only to be
+    /// called under the exclusive store lock: a checkout that read the old record would take
+    /// the new file for a damaged one.
+    pub fn replace(&self, id: ObjectId, source: &ObjectSource) -> crate::Result<ObjectRecord> {
+        let destination = self.path(&id);
+        let temporary = temporary_path(&self.root.join("tmp").join("object"));
+        let staged = fs::hard_link(source.path, &temporary)
+            .context("hard-link", source.path)
+            .and_then(|()| check_same_file(&temporary, source.path, &source.identity))
+            .and_then(|()| {
+                if crate::hash_file(&temporary, &source.identity)?.as_bytes() != &id.hash {
+                    return Err(Error::Changed { path: source.path.to_path_buf() });
+                }
+                fs::set_permissions(&temporary, fs::Permissions::from_mode(id.mode(source.writable)))
+                    .context("set the permissions of", &temporary)?;
+                fs::rename(&temporary, &destination).context("replace", &destination)
+            });
+        if let Err(error) = staged {
+            let _ = fs::remove_file(&temporary);
+            return Err(error);
+        }
+        let metadata = fs::symlink_metadata(&destination).context("read metadata of", &destination)?;
+        Ok(ObjectRecord {
+            id,
+            size: metadata.len(),
+            modified_ns: FileTimes::of(&metadata).modified_ns,
+            inode: metadata.ino(),
+        })
+    }
+
     /// The record of an object file that is already in place with the right size. One with the
     /// wrong size is damaged: it is moved to `quarantine/` so that it can be written anew.
     fn existing_object(&self, path: &Path, id: ObjectId, size: u64) -> crate::Result<Option<ObjectRecord>> {

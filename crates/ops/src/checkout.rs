@@ -1,12 +1,33 @@
 //! `checkout`: lay the stored units of a workspace's packages into its build directory.
 //!
+//! A checkout is a plan, then its application, so that `--dry-run`, `--explain` and the real
+//! run can never disagree: [`Plan::new`] decides for every stored unit whether it is placed,
+//! already there, built here by cargo itself, or left out and why, and for every file how it
+//! is placed and with which mtime; a dry run reports the plan, a real run applies it.
+//!
+//! # What the plan decides
+//!
+//! - **Which copy.** One unit per name and place: the one whose fingerprint the build
+//!   directory already holds, else the most recently used.
+//! - **What is there.** A file that is there with the recorded size and mtime is left alone. A
+//!   unit whose fingerprint file already holds the stored fingerprint was built here by cargo
+//!   (its files have other mtimes, and some other bytes such as absolute paths in dep-info):
+//!   it is "built here", never touched and never a conflict. Any other file that is there and
+//!   differs makes its unit (and every unit above it) left out and reported, never
+//!   overwritten. Objects are checked against the index (size, mtime, inode) before they are
+//!   linked, so a damaged object is never handed out.
+//! - **When.** Cargo rebuilds a unit whose dependency's outputs are newer than its own (see
+//!   `cargo_store_target::Times`). The store may hold a unit from one build and its dependency
+//!   from a later one, and the build directory may hold units cargo built here. So the plan
+//!   walks the units dependencies first and gives each unit to be placed the times its
+//!   dependencies require: when its stored times are too old, all of its files move later by
+//!   the same amount and are placed as private copies (reflinks where possible), never as hard
+//!   links, so no shared inode's mtime ever changes. Ingest heals the store so that this is
+//!   rare (see `ingest`).
+//!
 //! The root is registered first, in the same transaction that reads the manifests, so a
 //! garbage collection that starts the moment after sees this worktree's claim on the units.
-//! Then every file is checked against what is on disk: a file that is already there with the
-//! recorded size and mtime is left alone, a file that is there and differs makes its unit (and
-//! every unit above it) skipped and reported, never overwritten. Objects are checked against
-//! the index (size, mtime, inode) before they are linked, so a damaged object is never handed
-//! out. The remaining files are placed in parallel by the link policy of `cargo-store-fs`.
+//! The files are then placed in parallel by the link policy of `cargo-store-fs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
@@ -17,7 +38,7 @@ use std::time::Instant;
 
 use cargo_store_cas::{Access, Objects, PackageKey, Store, StoredFile, StoredUnit, now};
 use cargo_store_fs::{FileTimes, LinkMode, LinkRequest, Linker, write_new};
-use cargo_store_target::{SourceKind, Toolchain, Workspace};
+use cargo_store_target::{Layout, SourceKind, Times, Toolchain, UnitKind, Workspace};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -51,8 +72,9 @@ pub struct Explanation {
     pub package: String,
     /// Its source; `None` for path packages.
     pub source: Option<String>,
-    /// `placed`, `present`, `skipped`, `not-stored`, `other-toolchain`, `incomplete`,
-    /// `workspace-member`, `path-source`, `vendored-in-workspace` or `depends-on-path-source`.
+    /// `placed`, `present`, `built-here`, `skipped`, `not-stored`, `other-toolchain`,
+    /// `other-dependency-versions`, `workspace-member`, `path-source`,
+    /// `vendored-in-workspace` or `depends-on-path-source`.
     pub verdict: String,
     /// The reason in a sentence.
     pub detail: String,
@@ -71,11 +93,18 @@ pub struct CheckoutReport {
     pub build_directory: PathBuf,
     /// The toolchain namespace.
     pub toolchain: String,
-    /// Units that got at least one file.
+    /// Units that got at least one file from this run.
     pub units_placed: u64,
+    /// Of those, units placed with later mtimes than stored, as private copies, because a
+    /// dependency in this build directory is newer than their stored copy.
+    pub units_retimed: u64,
     /// Units that were entirely there already.
     pub units_present: u64,
-    /// Units left out: a conflicting file, a damaged object, or a dependency left out.
+    /// Units that cargo built here itself (the fingerprint is the stored one, the files have
+    /// their own mtimes): left alone.
+    pub units_built_here: u64,
+    /// Units left out: a conflicting file, a damaged object, a unit here that cargo will
+    /// rebuild, or a dependency left out.
     pub units_skipped: u64,
     /// Files placed by reflink.
     pub files_reflinked: u64,
@@ -90,7 +119,7 @@ pub struct CheckoutReport {
     /// Files hard-linked to another file of the same unit, as cargo made them
     /// (`build-script-build` and its twin): no inode is shared with the store.
     pub files_linked_within_units: u64,
-    /// Bytes of the files placed.
+    /// Bytes of the files placed, each inode once.
     pub bytes: u64,
     /// Files that exist with other contents, relative to the build directory: never replaced.
     pub conflicts: Vec<String>,
@@ -103,13 +132,6 @@ pub struct CheckoutReport {
     pub explanations: Vec<Explanation>,
     /// Wall time.
     pub elapsed_ms: u64,
-}
-
-/// One file to place.
-struct Placement<'a> {
-    unit: usize,
-    file: &'a StoredFile,
-    destination: PathBuf,
 }
 
 /// Checks the stored units of a workspace's packages out into its build directory.
@@ -136,7 +158,9 @@ pub fn checkout_with_progress(
         build_directory: build_directory.clone(),
         toolchain: namespace.clone(),
         units_placed: 0,
+        units_retimed: 0,
         units_present: 0,
+        units_built_here: 0,
         units_skipped: 0,
         files_reflinked: 0,
         files_hardlinked: 0,
@@ -156,133 +180,105 @@ pub fn checkout_with_progress(
     if !options.dry_run {
         create_target(&workspace.target_directory, &build_directory)?;
     }
-    let mut toolchains: HashMap<PackageKey, Vec<(String, u64)>> = HashMap::new();
-    let mut stored: HashMap<PackageKey, u64> = HashMap::new();
+    let mut context = ExplainContext::default();
     let units = {
         let transaction = store.index_mut().transaction()?;
         let candidates = transaction.units_for_packages(&namespace, &packages)?;
+        let selection = select(candidates, &build_directory);
         if options.explain {
             for package in &packages {
-                toolchains.insert(package.clone(), transaction.package_toolchains(package)?);
+                context.toolchains.insert(package.clone(), transaction.package_toolchains(package)?);
             }
-            for unit in &candidates {
-                *stored.entry(unit.package.clone()).or_default() += 1;
+            let outside: Vec<i64> = selection.dropped.iter().flat_map(|(_, missing)| missing.iter().copied()).collect();
+            let outside: HashMap<i64, PackageKey> =
+                transaction.units(&outside)?.into_iter().map(|unit| (unit.id, unit.package)).collect();
+            for (package, missing) in &selection.dropped {
+                let versions = context.dropped.entry(package.clone()).or_default();
+                versions.extend(missing.iter().filter_map(|id| outside.get(id)).cloned());
             }
         }
-        let units = select(candidates);
         if !options.dry_run {
             let metadata = fs::metadata(&build_directory)
                 .map_err(|error| cargo_store_cas::Error::io("read metadata of", &build_directory, error))?;
             let root = transaction.register_root(&build_directory, metadata.dev(), metadata.ino(), now())?;
-            let ids: Vec<i64> = units.iter().map(|unit| unit.id).collect();
+            let ids: Vec<i64> = selection.units.iter().map(|unit| unit.id).collect();
             transaction.reference(root, &ids, now())?;
             transaction.commit()?;
         }
-        units
+        selection.units
     };
 
     pause("checkout-registered");
 
-    // Look at what is on disk, and check the objects that will be used.
-    let placements: Vec<Placement> = units
-        .iter()
-        .enumerate()
-        .flat_map(|(unit, stored)| {
-            let place = build_directory.join(&stored.place);
-            stored.files.iter().map(move |file| Placement { unit, file, destination: place.join(file.path()) })
-        })
-        .collect();
-    let objects = store.objects();
-    let states: Vec<State> = placements.par_iter().map(|placement| state(objects, placement)).collect();
-    let mut blocked: BTreeSet<usize> = BTreeSet::new();
-    for (placement, state) in placements.iter().zip(&states) {
-        match state {
-            State::Conflict => {
-                blocked.insert(placement.unit);
-                report.conflicts.push(relative(&placement.destination, &build_directory));
+    let plan = Plan::new(&units, &build_directory, store.objects());
+    for unit in &plan.units {
+        match unit.verdict {
+            Verdict::Place { delta } => {
+                report.units_placed += 1;
+                report.units_retimed += u64::from(delta > 0);
             }
-            State::Damaged(message) => {
-                blocked.insert(placement.unit);
-                report.warnings.push(message.clone());
-            }
-            State::Present | State::Missing { .. } => {}
+            Verdict::Present => report.units_present += 1,
+            Verdict::BuiltHere => report.units_built_here += 1,
+            Verdict::Left(_) => report.units_skipped += 1,
         }
     }
-    let skipped = with_dependents(&units, blocked);
-    report.units_skipped = skipped.len() as u64;
-
-    let mut to_place: Vec<(&Placement, bool)> = Vec::new();
-    let mut linked_later: Vec<(&Placement, PathBuf)> = Vec::new();
-    let mut group_leaders: HashMap<(usize, u32), PathBuf> = HashMap::new();
-    let mut placed_units: BTreeSet<usize> = BTreeSet::new();
-    for (placement, state) in placements.iter().zip(&states) {
-        if skipped.contains(&placement.unit) {
-            continue;
-        }
-        match state {
-            State::Present => report.files_present += 1,
-            &State::Missing { shareable } => {
-                placed_units.insert(placement.unit);
-                match placement.file.link_group.map(|group| (placement.unit, group)) {
-                    Some(group) if group_leaders.contains_key(&group) => {
-                        linked_later.push((placement, group_leaders[&group].clone()));
-                    }
-                    Some(group) => {
-                        group_leaders.insert(group, placement.destination.clone());
-                        to_place.push((placement, shareable));
-                    }
-                    None => to_place.push((placement, shareable)),
-                }
-            }
-            State::Conflict | State::Damaged(_) => {}
-        }
-    }
+    report.conflicts = plan.conflicts.clone();
+    report.warnings = plan.warnings.clone();
+    report.files_present = plan.files.iter().filter(|file| matches!(file.action, Action::Keep)).count() as u64;
     if options.explain {
-        let verdicts = Verdicts {
-            units: &units,
-            skipped: &skipped,
-            placed: &placed_units,
-            toolchains: &toolchains,
-            stored: &stored,
-        };
-        report.explanations = explain(&workspace, &namespace, &verdicts);
+        report.explanations = explain(&workspace, &namespace, &plan, &context);
     }
-    report.units_placed = placed_units.len() as u64;
-    report.units_present = (units.len() - skipped.len() - placed_units.len()) as u64;
-
     if options.dry_run {
-        for placement in
-            to_place.iter().map(|(placement, _)| *placement).chain(linked_later.iter().map(|(placement, _)| *placement))
-        {
-            report.bytes += placement.file.size;
-        }
+        report.bytes = plan
+            .files
+            .iter()
+            .filter(|file| matches!(file.action, Action::Place { .. }))
+            .map(|file| file.file.size)
+            .sum();
         report.elapsed_ms = elapsed_ms(start);
         return Ok(report);
     }
+    apply(&plan, options, &store, &build_directory, progress, &mut report)?;
+    report.elapsed_ms = elapsed_ms(start);
+    Ok(report)
+}
 
-    // Directories first (once each), then the files in parallel, then cargo's own hard links.
-    let directories: BTreeSet<&Path> = to_place
+/// Carries out a plan: directories first (once each), then the files in parallel, then cargo's
+/// own hard links within units. What another process placed meanwhile counts as present.
+fn apply(
+    plan: &Plan<'_>,
+    options: &CheckoutOptions,
+    store: &Store,
+    build_directory: &Path,
+    progress: &dyn Progress,
+    report: &mut CheckoutReport,
+) -> crate::Result<()> {
+    let directories: BTreeSet<&Path> = plan
+        .files
         .iter()
-        .map(|(placement, _)| *placement)
-        .chain(linked_later.iter().map(|(placement, _)| *placement))
-        .filter_map(|placement| placement.destination.parent())
+        .filter(|file| matches!(file.action, Action::Place { .. } | Action::LinkTo(_)))
+        .filter_map(|file| file.destination.parent())
         .collect();
     for directory in directories {
         fs::create_dir_all(directory)
             .map_err(|error| cargo_store_cas::Error::io("create directory", directory, error))?;
     }
-    let linker = Linker::new(options.link, options.strict, store.root(), &build_directory);
+    let objects = store.objects();
+    let linker = Linker::new(options.link, options.strict, store.root(), build_directory);
+    let to_place: Vec<&PlannedFile> =
+        plan.files.iter().filter(|file| matches!(file.action, Action::Place { .. })).collect();
     progress.start("placing", to_place.len() as u64);
     let outcomes: Vec<crate::Result<Option<LinkMode>>> = to_place
         .par_iter()
-        .map(|&(placement, shareable)| {
-            let placed = place(objects, &linker, placement, shareable);
+        .map(|file| {
+            let placed = place(objects, &linker, file);
             progress.advance(1);
             placed
         })
         .collect();
     progress.finish();
-    for ((placement, _), outcome) in to_place.iter().zip(outcomes) {
+    let mut placed_units: BTreeSet<usize> = BTreeSet::new();
+    for (file, outcome) in to_place.iter().zip(outcomes) {
         match outcome {
             Ok(Some(LinkMode::Reflink)) => report.files_reflinked += 1,
             Ok(Some(LinkMode::Hardlink)) => report.files_hardlinked += 1,
@@ -295,18 +291,332 @@ pub fn checkout_with_progress(
             }
             Err(error) => return Err(error),
         }
-        report.bytes += placement.file.size;
+        placed_units.insert(file.unit);
+        report.bytes += file.file.size;
     }
-    for (placement, leader) in linked_later {
-        match fs::hard_link(&leader, &placement.destination) {
-            Ok(()) => report.files_linked_within_units += 1,
+    for file in &plan.files {
+        let Action::LinkTo(leader) = &file.action else { continue };
+        match fs::hard_link(leader, &file.destination) {
+            Ok(()) => {
+                report.files_linked_within_units += 1;
+                placed_units.insert(file.unit);
+            }
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => report.files_present += 1,
-            Err(error) => return Err(cargo_store_cas::Error::io("hard-link", &placement.destination, error).into()),
+            Err(error) => return Err(cargo_store_cas::Error::io("hard-link", &file.destination, error).into()),
         }
     }
+    // A unit whose every file a concurrent checkout placed first was not placed by this one.
+    let planned = report.units_placed;
+    report.units_placed = placed_units.len() as u64;
+    report.units_present += planned - report.units_placed;
+    report.units_retimed = plan
+        .units
+        .iter()
+        .enumerate()
+        .filter(|(index, unit)| {
+            matches!(unit.verdict, Verdict::Place { delta } if delta > 0) && placed_units.contains(index)
+        })
+        .count() as u64;
     report.warnings.extend(linker.warnings());
-    report.elapsed_ms = elapsed_ms(start);
-    Ok(report)
+    Ok(())
+}
+
+/// What the plan decided for a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Files are placed, moved `delta` ns later than stored (0: as stored).
+    Place { delta: i64 },
+    /// Every file is there with the stored size and mtime.
+    Present,
+    /// Cargo built the unit here: its fingerprint file holds the stored fingerprint.
+    BuiltHere,
+    /// Not placed.
+    Left(Reason),
+}
+
+/// Why a unit is left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// A file is there with other contents.
+    Conflict,
+    /// An object does not match the index.
+    Damaged,
+    /// The unit is here but older than a dependency: cargo will rebuild it.
+    Stale,
+    /// Some files were placed before with the stored times, which are too old now.
+    PartlyPlaced,
+    /// A dependency is left out or will be rebuilt.
+    Dependency,
+}
+
+/// The plan for one unit.
+struct PlannedUnit {
+    verdict: Verdict,
+}
+
+/// What to do with one file.
+enum Action {
+    /// It is there already: leave it.
+    Keep,
+    /// Place it from its object (or create it empty) with this mtime; `shareable` when the
+    /// object's inode may be handed out as it is.
+    Place { modified_ns: i64, shareable: bool },
+    /// Hard-link it to this file of the same unit, as cargo had it.
+    LinkTo(PathBuf),
+    /// Its unit is not placed.
+    Nothing,
+}
+
+/// One file of a planned unit.
+struct PlannedFile<'a> {
+    unit: usize,
+    file: &'a StoredFile,
+    destination: PathBuf,
+    action: Action,
+}
+
+/// The whole decision of a checkout.
+struct Plan<'a> {
+    /// One per unit, in the order of the units given to [`Plan::new`].
+    units: Vec<PlannedUnit>,
+    /// The package of each unit.
+    unit_packages: Vec<PackageKey>,
+    files: Vec<PlannedFile<'a>>,
+    conflicts: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// What a destination holds.
+enum Found {
+    /// Nothing; the object is fine (`shareable` when its inode may be handed out).
+    Missing { shareable: bool },
+    /// Nothing, and the object is damaged.
+    Damaged(String),
+    /// The file, with the stored size and mtime.
+    Same,
+    /// Something else, with this mtime.
+    Other { modified_ns: i64 },
+}
+
+impl<'a> Plan<'a> {
+    /// Decides what to do with `units` (each of whose dependencies is among them) in
+    /// `build_directory`.
+    fn new(units: &'a [StoredUnit], build_directory: &Path, objects: &Objects) -> Plan<'a> {
+        let destinations: Vec<(usize, &StoredFile, PathBuf)> = units
+            .iter()
+            .enumerate()
+            .flat_map(|(index, unit)| {
+                let place = build_directory.join(&unit.place);
+                unit.files.iter().map(move |file| (index, file, place.join(file.path())))
+            })
+            .collect();
+        let found: Vec<Found> =
+            destinations.par_iter().map(|(_, file, destination)| look(objects, file, destination)).collect();
+        let built_here: Vec<bool> = units.iter().map(|unit| holds_fingerprint(build_directory, unit)).collect();
+
+        let mut conflicts = Vec::new();
+        let mut warnings = Vec::new();
+        let mut verdicts: Vec<Option<Verdict>> = vec![None; units.len()];
+        let mut partly: Vec<bool> = vec![false; units.len()];
+        let mut here_times: Vec<Vec<(PathBuf, FileClassTime)>> = vec![Vec::new(); units.len()];
+        for ((unit, file, destination), found) in destinations.iter().zip(&found) {
+            match found {
+                Found::Other { modified_ns } if built_here[*unit] => {
+                    here_times[*unit].push((file.path().to_path_buf(), (file.class, *modified_ns)));
+                    verdicts[*unit] = Some(Verdict::BuiltHere);
+                }
+                Found::Other { .. } => {
+                    conflicts.push(relative(destination, build_directory));
+                    verdicts[*unit] = Some(Verdict::Left(Reason::Conflict));
+                }
+                Found::Damaged(message) => {
+                    warnings.push(message.clone());
+                    if verdicts[*unit].is_none() {
+                        verdicts[*unit] = Some(Verdict::Left(Reason::Damaged));
+                    }
+                }
+                Found::Same => {
+                    partly[*unit] = true;
+                    here_times[*unit].push((file.path().to_path_buf(), (file.class, file.modified_ns)));
+                }
+                Found::Missing { .. } => {}
+            }
+        }
+        // A unit built here may also have files placed earlier: they count as here.
+        for (index, unit) in units.iter().enumerate() {
+            if verdicts[index].is_none() && unit.files.iter().len() == here_times[index].len() {
+                verdicts[index] = Some(Verdict::Present);
+            }
+        }
+
+        // Dependencies first: the times each unit must have for cargo to find it fresh.
+        let index_of: HashMap<i64, usize> = units.iter().enumerate().map(|(index, unit)| (unit.id, index)).collect();
+        let mut effective: Vec<Option<Times>> = vec![None; units.len()];
+        for index in dependency_order(units, &index_of) {
+            let unit = &units[index];
+            let kind = UnitKind::from_name(&unit.kind).unwrap_or(UnitKind::Library);
+            let dependencies: Vec<usize> =
+                unit.dependencies.iter().filter_map(|dependency| index_of.get(dependency).copied()).collect();
+            if verdicts[index].is_none() || matches!(verdicts[index], Some(Verdict::Present | Verdict::BuiltHere)) {
+                if dependencies.iter().any(|&dependency| matches!(verdicts[dependency], Some(Verdict::Left(_)))) {
+                    if verdicts[index].is_none() {
+                        verdicts[index] = Some(Verdict::Left(Reason::Dependency));
+                    } else {
+                        // Here already, over a dependency that is not: cargo rebuilds both.
+                        verdicts[index] = Some(Verdict::Left(Reason::Stale));
+                    }
+                    continue;
+                }
+            }
+            let stored = Times::of(kind, unit.files.iter().map(|file| (file.path(), file.class, file.modified_ns)));
+            let lag = |times: &Times| {
+                dependencies
+                    .iter()
+                    .filter_map(|&dependency| effective[dependency].as_ref())
+                    .map(|dependency| dependency.lag(times))
+                    .max()
+                    .unwrap_or(0)
+            };
+            match verdicts[index] {
+                Some(Verdict::BuiltHere) => {
+                    let times = Times::of(
+                        kind,
+                        here_times[index].iter().map(|(path, (class, time))| (path.as_path(), *class, *time)),
+                    );
+                    if lag(&times) > 0 {
+                        verdicts[index] = Some(Verdict::Left(Reason::Stale));
+                    } else {
+                        effective[index] = Some(times);
+                    }
+                }
+                Some(Verdict::Present) => {
+                    if lag(&stored) > 0 {
+                        verdicts[index] = Some(Verdict::Left(Reason::Stale));
+                    } else {
+                        effective[index] = Some(stored);
+                    }
+                }
+                None => {
+                    let delta = lag(&stored);
+                    if delta > 0 && partly[index] {
+                        verdicts[index] = Some(Verdict::Left(Reason::PartlyPlaced));
+                    } else {
+                        verdicts[index] = Some(Verdict::Place { delta });
+                        effective[index] = Some(stored.shifted(delta));
+                    }
+                }
+                Some(Verdict::Left(_) | Verdict::Place { .. }) => {}
+            }
+        }
+        // Above a unit left out, nothing is placed (cargo rebuilds all of it).
+        let verdicts: Vec<Verdict> =
+            verdicts.into_iter().map(|verdict| verdict.unwrap_or(Verdict::Left(Reason::Dependency))).collect();
+        let verdicts = left_with_dependents(units, &index_of, verdicts);
+
+        let mut leaders: HashMap<(usize, u32), PathBuf> = HashMap::new();
+        let files = destinations
+            .into_iter()
+            .zip(found)
+            .map(|((unit, file, destination), found)| {
+                let action = match (verdicts[unit], found) {
+                    (Verdict::Place { .. }, Found::Same) => Action::Keep,
+                    (Verdict::Place { delta }, Found::Missing { shareable }) => {
+                        match file.link_group.map(|group| (unit, group)) {
+                            Some(group) if leaders.contains_key(&group) => Action::LinkTo(leaders[&group].clone()),
+                            group => {
+                                if let Some(group) = group {
+                                    leaders.insert(group, destination.clone());
+                                }
+                                Action::Place {
+                                    modified_ns: file.modified_ns.saturating_add(delta),
+                                    shareable: shareable && delta == 0,
+                                }
+                            }
+                        }
+                    }
+                    (Verdict::Present | Verdict::BuiltHere, _) => Action::Keep,
+                    _ => Action::Nothing,
+                };
+                PlannedFile { unit, file, destination, action }
+            })
+            .collect();
+        Plan {
+            units: verdicts.into_iter().map(|verdict| PlannedUnit { verdict }).collect(),
+            unit_packages: units.iter().map(|unit| unit.package.clone()).collect(),
+            files,
+            conflicts,
+            warnings,
+        }
+    }
+}
+
+/// A file's class and mtime, as the freshness rules need them.
+type FileClassTime = (cargo_store_fs::FileClass, i64);
+
+/// `verdicts` with every unit above a left-out unit left out too.
+fn left_with_dependents(
+    units: &[StoredUnit],
+    index_of: &HashMap<i64, usize>,
+    mut verdicts: Vec<Verdict>,
+) -> Vec<Verdict> {
+    loop {
+        let mut changed = false;
+        for (index, unit) in units.iter().enumerate() {
+            if matches!(verdicts[index], Verdict::Left(_)) {
+                continue;
+            }
+            let blocked = unit.dependencies.iter().any(|dependency| {
+                index_of.get(dependency).is_some_and(|&found| matches!(verdicts[found], Verdict::Left(_)))
+            });
+            if blocked {
+                verdicts[index] = if matches!(verdicts[index], Verdict::Place { .. }) {
+                    Verdict::Left(Reason::Dependency)
+                } else {
+                    Verdict::Left(Reason::Stale)
+                };
+                changed = true;
+            }
+        }
+        if !changed {
+            return verdicts;
+        }
+    }
+}
+
+/// The units in an order where each comes after its dependencies among them.
+fn dependency_order(units: &[StoredUnit], index_of: &HashMap<i64, usize>) -> Vec<usize> {
+    fn visit(
+        index: usize,
+        units: &[StoredUnit],
+        index_of: &HashMap<i64, usize>,
+        visited: &mut Vec<bool>,
+        order: &mut Vec<usize>,
+    ) {
+        if visited[index] {
+            return;
+        }
+        visited[index] = true;
+        for dependency in &units[index].dependencies {
+            if let Some(&found) = index_of.get(dependency) {
+                visit(found, units, index_of, visited, order);
+            }
+        }
+        order.push(index);
+    }
+    let mut visited = vec![false; units.len()];
+    let mut order = Vec::with_capacity(units.len());
+    for index in 0..units.len() {
+        visit(index, units, index_of, &mut visited, &mut order);
+    }
+    order
+}
+
+/// Whether the build directory's fingerprint file of `unit` holds the stored fingerprint.
+fn holds_fingerprint(build_directory: &Path, unit: &StoredUnit) -> bool {
+    Layout::from_name(&unit.layout)
+        .and_then(|layout| layout.fingerprint_file(Path::new(&unit.place), &unit.name, &unit.target))
+        .and_then(|path| fs::read_to_string(build_directory.join(path)).ok())
+        .is_some_and(|text| text.trim() == unit.fingerprint)
 }
 
 /// The packages of a workspace whose units the store may hold: from a registry or git,
@@ -326,17 +636,18 @@ pub(crate) fn storable_packages(workspace: &Workspace) -> Vec<PackageKey> {
         .collect()
 }
 
-/// What the explanations are drawn from.
-struct Verdicts<'a> {
-    units: &'a [StoredUnit],
-    skipped: &'a BTreeSet<usize>,
-    placed: &'a BTreeSet<usize>,
-    toolchains: &'a HashMap<PackageKey, Vec<(String, u64)>>,
-    stored: &'a HashMap<PackageKey, u64>,
+/// What `--explain` needs beside the plan.
+#[derive(Default)]
+struct ExplainContext {
+    /// Per package, the toolchains the store has units of it for, with how many.
+    toolchains: HashMap<PackageKey, Vec<(String, u64)>>,
+    /// Per package whose stored units were all dropped, the packages of the stored
+    /// dependencies they were built against that this workspace does not use.
+    dropped: BTreeMap<PackageKey, BTreeSet<PackageKey>>,
 }
 
 /// Why each package of the workspace was placed or not.
-fn explain(workspace: &Workspace, namespace: &str, verdicts: &Verdicts<'_>) -> Vec<Explanation> {
+fn explain(workspace: &Workspace, namespace: &str, plan: &Plan<'_>, context: &ExplainContext) -> Vec<Explanation> {
     // Packages that are built in the worktree, and so make everything above them too.
     let local: Vec<bool> = workspace
         .packages
@@ -376,7 +687,7 @@ fn explain(workspace: &Workspace, namespace: &str, verdicts: &Verdicts<'_>) -> V
                     "it depends on a package built in the worktree, so it is built there too".to_owned(),
                 )
             } else {
-                package_verdict(package, namespace, verdicts)
+                package_verdict(package, namespace, plan, context)
             };
             Explanation {
                 package: package.id.to_string(),
@@ -390,20 +701,38 @@ fn explain(workspace: &Workspace, namespace: &str, verdicts: &Verdicts<'_>) -> V
     explanations
 }
 
-/// The verdict on a registry or git package from what the store has of it.
+/// The verdict on a registry or git package from the plan for its units.
 fn package_verdict(
     package: &cargo_store_target::Package,
     namespace: &str,
-    verdicts: &Verdicts<'_>,
+    plan: &Plan<'_>,
+    context: &ExplainContext,
 ) -> (&'static str, String) {
     let key = PackageKey {
         name: package.id.name.clone(),
         version: package.id.version.clone(),
         source: package.id.source.clone().unwrap_or_default(),
     };
-    let mine: Vec<usize> = (0..verdicts.units.len()).filter(|&unit| verdicts.units[unit].package == key).collect();
+    let mine: Vec<Verdict> = plan
+        .units
+        .iter()
+        .zip(plan.unit_packages.iter())
+        .filter(|(_, unit_package)| **unit_package == key)
+        .map(|(unit, _)| unit.verdict)
+        .collect();
     if mine.is_empty() {
-        let others: Vec<String> = verdicts
+        if let Some(versions) = context.dropped.get(&key).filter(|versions| !versions.is_empty()) {
+            let names: Vec<String> =
+                versions.iter().map(|package| format!("{} v{}", package.name, package.version)).collect();
+            return (
+                "other-dependency-versions",
+                format!(
+                    "stored only as built against {}, which this lock file does not use: build it here, then ingest",
+                    names.join(", ")
+                ),
+            );
+        }
+        let others: Vec<String> = context
             .toolchains
             .get(&key)
             .into_iter()
@@ -411,102 +740,123 @@ fn package_verdict(
             .filter(|(toolchain, _)| toolchain != namespace)
             .map(|(toolchain, count)| format!("{toolchain} ({count} units)"))
             .collect();
-        return if verdicts.stored.get(&key).copied().unwrap_or(0) > 0 {
+        return if context.dropped.contains_key(&key) {
             ("incomplete", "its stored units need units of other packages that are not stored".to_owned())
         } else if !others.is_empty() {
-            ("other-toolchain", format!("stored only for another toolchain: {}", others.join(", ")))
+            (
+                "other-toolchain",
+                format!("stored only for another toolchain: {}; this workspace uses {namespace}", others.join(", ")),
+            )
         } else {
             ("not-stored", "not stored yet: build it in a worktree and run `cargo store ingest` there".to_owned())
         };
     }
-    let skipped = mine.iter().filter(|unit| verdicts.skipped.contains(unit)).count();
-    let placed = mine.iter().filter(|unit| verdicts.placed.contains(unit)).count();
-    if skipped > 0 {
-        (
-            "skipped",
-            format!(
-                "{skipped} of {} units left out: a conflicting file, a damaged object, or a dependency left out",
-                mine.len()
-            ),
-        )
+    let total = mine.len();
+    let count = |wanted: fn(&Verdict) -> bool| mine.iter().filter(|verdict| wanted(verdict)).count();
+    let left = count(|verdict| matches!(verdict, Verdict::Left(_)));
+    let placed = count(|verdict| matches!(verdict, Verdict::Place { .. }));
+    let retimed = count(|verdict| matches!(verdict, Verdict::Place { delta } if *delta > 0));
+    let built_here = count(|verdict| matches!(verdict, Verdict::BuiltHere));
+    let present = count(|verdict| matches!(verdict, Verdict::Present));
+    if left > 0 {
+        let reasons: BTreeSet<&str> = mine
+            .iter()
+            .filter_map(|verdict| match verdict {
+                Verdict::Left(reason) => Some(reason.sentence()),
+                _ => None,
+            })
+            .collect();
+        let reasons: Vec<&str> = reasons.into_iter().collect();
+        ("skipped", format!("{left} of {total} units left out: {}", reasons.join("; ")))
     } else if placed > 0 {
-        ("placed", format!("{placed} of {} units placed", mine.len()))
+        let mut detail = format!("{placed} of {total} units placed");
+        if retimed > 0 {
+            detail.push_str(&format!(
+                " ({retimed} as copies with later mtimes, because a dependency here is newer than their stored copy)"
+            ));
+        }
+        if built_here + present > 0 {
+            detail.push_str(&format!(", {} already here", built_here + present));
+        }
+        ("placed", detail)
+    } else if built_here > 0 {
+        ("built-here", format!("{built_here} of {total} units were built here by cargo; left alone"))
     } else {
-        ("present", format!("all {} units were already there", mine.len()))
+        ("present", format!("all {present} units were already there"))
     }
+}
+
+impl Reason {
+    /// The reason in words, for `--explain`.
+    fn sentence(self) -> &'static str {
+        match self {
+            Reason::Conflict => "a file is there with other contents (never overwritten)",
+            Reason::Damaged => "an object does not match the index (run `cargo store verify`)",
+            Reason::Stale => "the copy here is older than a dependency, so cargo rebuilds it",
+            Reason::PartlyPlaced => "some files were placed before with times that are too old now",
+            Reason::Dependency => "a unit it depends on is left out or rebuilt",
+        }
+    }
+}
+
+/// The units chosen for a checkout, and the packages whose stored units were all dropped.
+struct Selection {
+    units: Vec<StoredUnit>,
+    /// Per dropped unit's package, the row ids of its dependencies that were not candidates.
+    dropped: Vec<(PackageKey, Vec<i64>)>,
 }
 
 /// Keeps one unit per (layout, place, name): a name is one set of paths, and two stored units
-/// with the same name (built with other flags elsewhere) cannot both be there. The most
-/// recently used wins. Then drops units whose dependencies are not all kept.
-fn select(units: Vec<StoredUnit>) -> Vec<StoredUnit> {
-    let mut best: BTreeMap<(String, String, String), StoredUnit> = BTreeMap::new();
+/// with the same name (built with other flags elsewhere) cannot both be there. The one whose
+/// fingerprint the build directory holds wins, else the most recently used. Then drops units
+/// whose dependencies are not all kept.
+fn select(units: Vec<StoredUnit>, build_directory: &Path) -> Selection {
+    let candidates: BTreeSet<i64> = units.iter().map(|unit| unit.id).collect();
+    let mut best: BTreeMap<(String, String, String), (bool, StoredUnit)> = BTreeMap::new();
     for unit in units {
+        let here = holds_fingerprint(build_directory, &unit);
         let slot = (unit.layout.clone(), unit.place.clone(), unit.name.clone());
         match best.get(&slot) {
-            Some(current) if (current.last_used, current.id) >= (unit.last_used, unit.id) => {}
+            Some((current_here, current))
+                if (*current_here, current.last_used, current.id) >= (here, unit.last_used, unit.id) => {}
             _ => {
-                best.insert(slot, unit);
+                best.insert(slot, (here, unit));
             }
         }
     }
-    let mut units: Vec<StoredUnit> = best.into_values().collect();
+    let mut units: Vec<StoredUnit> = best.into_values().map(|(_, unit)| unit).collect();
+    let mut dropped = Vec::new();
     loop {
         let kept: BTreeSet<i64> = units.iter().map(|unit| unit.id).collect();
         let before = units.len();
-        units.retain(|unit| unit.dependencies.iter().all(|dependency| kept.contains(dependency)));
-        if units.len() == before {
-            return units;
-        }
-    }
-}
-
-/// The indices of `blocked` units and of every unit that depends on one of them.
-fn with_dependents(units: &[StoredUnit], mut blocked: BTreeSet<usize>) -> BTreeSet<usize> {
-    let index_of: HashMap<i64, usize> = units.iter().enumerate().map(|(index, unit)| (unit.id, index)).collect();
-    loop {
-        let before = blocked.len();
-        for (index, unit) in units.iter().enumerate() {
-            if unit
-                .dependencies
-                .iter()
-                .any(|dependency| index_of.get(dependency).is_some_and(|found| blocked.contains(found)))
-            {
-                blocked.insert(index);
+        units.retain(|unit| {
+            let keep = unit.dependencies.iter().all(|dependency| kept.contains(dependency));
+            if !keep {
+                let outside: Vec<i64> =
+                    unit.dependencies.iter().copied().filter(|dependency| !candidates.contains(dependency)).collect();
+                dropped.push((unit.package.clone(), outside));
             }
-        }
-        if blocked.len() == before {
-            return blocked;
+            keep
+        });
+        if units.len() == before {
+            return Selection { units, dropped };
         }
     }
 }
 
 /// What is at a destination, or wrong with the object meant for it.
-enum State {
-    /// Not there; `shareable` when the object's inode may be handed out as is.
-    Missing {
-        shareable: bool,
-    },
-    Present,
-    Conflict,
-    Damaged(String),
-}
-
-fn state(objects: &Objects, placement: &Placement) -> State {
-    let file = placement.file;
-    match fs::symlink_metadata(&placement.destination) {
+fn look(objects: &Objects, file: &StoredFile, destination: &Path) -> Found {
+    match fs::symlink_metadata(destination) {
         Ok(metadata) => {
-            if metadata.is_file()
-                && metadata.len() == file.size
-                && FileTimes::of(&metadata).modified_ns == file.modified_ns
-            {
-                State::Present
+            let modified_ns = FileTimes::of(&metadata).modified_ns;
+            if metadata.is_file() && metadata.len() == file.size && modified_ns == file.modified_ns {
+                Found::Same
             } else {
-                State::Conflict
+                Found::Other { modified_ns }
             }
         }
         Err(_) => match &file.object {
-            None => State::Missing { shareable: false },
+            None => Found::Missing { shareable: false },
             Some(record) => {
                 let path = objects.path(&record.id);
                 match fs::symlink_metadata(&path) {
@@ -516,15 +866,15 @@ fn state(objects: &Objects, placement: &Placement) -> State {
                             && FileTimes::of(&metadata).modified_ns == record.modified_ns
                             && metadata.ino() == record.inode =>
                     {
-                        State::Missing {
+                        Found::Missing {
                             shareable: metadata.mode() & 0o200 != 0 && record.modified_ns == file.modified_ns,
                         }
                     }
-                    Ok(_) => State::Damaged(format!(
+                    Ok(_) => Found::Damaged(format!(
                         "object `{}` does not match the index (size, mtime or inode changed); its unit was not checked out\nhint: run `cargo store verify`",
                         path.display()
                     )),
-                    Err(error) => State::Damaged(format!(
+                    Err(error) => Found::Damaged(format!(
                         "object `{}` is unreadable ({error}); its unit was not checked out\nhint: run `cargo store verify`",
                         path.display()
                     )),
@@ -535,23 +885,19 @@ fn state(objects: &Objects, placement: &Placement) -> State {
 }
 
 /// Places one file; `None` when an empty file was created.
-fn place(
-    objects: &Objects,
-    linker: &Linker,
-    placement: &Placement,
-    shareable: bool,
-) -> crate::Result<Option<LinkMode>> {
-    let file = placement.file;
-    let times = FileTimes { modified_ns: file.modified_ns };
+fn place(objects: &Objects, linker: &Linker, planned: &PlannedFile<'_>) -> crate::Result<Option<LinkMode>> {
+    let Action::Place { modified_ns, shareable } = planned.action else { return Ok(None) };
+    let file = planned.file;
+    let times = FileTimes { modified_ns };
     match &file.object {
         None => {
-            write_new(&placement.destination, &[], file.mode, Some(times))?;
+            write_new(&planned.destination, &[], file.mode, Some(times))?;
             Ok(None)
         }
         Some(record) => {
             let mode = linker.place(
                 &objects.path(&record.id),
-                &placement.destination,
+                &planned.destination,
                 file.class,
                 file.mode,
                 times,

@@ -10,6 +10,29 @@
 //!    changes under us); everything else is copied and hashed again on the way, so a file that
 //!    cargo rewrote meanwhile is never stored under a stale hash.
 //! 5. Commit objects, manifests, dependencies and the root in one transaction.
+//! 6. Heal: give stored units the times of this build's copies where that makes the store
+//!    consistent or older (see below), under the exclusive lock if it is free right now.
+//!
+//! # Times
+//!
+//! One unit key is one set of bytes, but every build directory that built the unit has its
+//! own copy with its own mtimes, and cargo compares mtimes across units (see
+//! `cargo_store_target::Times`). The store keeps one copy per key, so which copy it keeps
+//! decides whether the units of other builds that depend on it are fresh next to it. Two rules
+//! keep every stored unit fresh next to its stored dependencies, whatever order builds are
+//! ingested in:
+//!
+//! - a unit of this build that is already stored takes this build's times when they are no
+//!   later (an older copy never makes a dependent stale) or when the stored times are stale
+//!   against the stored dependencies, provided this build's times are fresh against them;
+//! - units are visited dependencies first, so a dependency takes its older times before its
+//!   dependents are judged against it.
+//!
+//! Taking other times means other inodes for the objects that are hard-linked into worktrees
+//! (`.rlib`, `.rmeta`): this build's files, hashed again, replace them in the store (the old
+//! inodes stay where they are linked). That needs the exclusive lock, tried without waiting:
+//! when another command holds the store, the heal waits for the next ingest, and checkout
+//! places the affected units as copies with later times meanwhile.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt;
@@ -18,10 +41,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use cargo_store_cas::{
-    Access, FileIdentity, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store, hash_file,
-    now,
+    Access, FileIdentity, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store, StoredUnit,
+    hash_file, now,
 };
-use cargo_store_target::{SkipReason, Toolchain, Unit, UnitFile, UnitKey, eligibility, scan};
+use cargo_store_target::{SkipReason, Times, Toolchain, Unit, UnitFile, UnitKey, UnitKind, eligibility, scan};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -88,6 +111,11 @@ pub struct IngestReport {
     pub bytes_deduplicated: u64,
     /// Symbolic links found in units: never followed, never stored.
     pub symlinks_ignored: u64,
+    /// Stored units that took this build's times (see the module docs of `ingest`).
+    pub units_retimed: u64,
+    /// Stored units that should take this build's times, but another command held the store:
+    /// the next ingest does it.
+    pub units_retime_deferred: u64,
     /// The collection run because the store went over its size budget, if any.
     pub gc: Option<GcReport>,
     /// Wall time.
@@ -142,6 +170,8 @@ pub fn ingest_with_progress(
         bytes_added: 0,
         bytes_deduplicated: 0,
         symlinks_ignored: 0,
+        units_retimed: 0,
+        units_retime_deferred: 0,
         gc: None,
         elapsed_ms: 0,
     };
@@ -292,6 +322,9 @@ pub fn ingest_with_progress(
     }
     let mut unit_ids: Vec<i64> = stored.values().copied().collect();
     let mut committed: BTreeSet<usize> = BTreeSet::new();
+    // The row of every unit of the scan that is stored, already or now.
+    let mut rows: HashMap<usize, i64> =
+        (0..units.len()).filter_map(|index| Some((index, *stored.get(keys[index].as_ref()?.as_str())?))).collect();
     for unit_index in order {
         let unit = &units[unit_index];
         let ready = verdicts.dependencies[unit_index].iter().all(|dependency| {
@@ -327,6 +360,7 @@ pub fn ingest_with_progress(
             }
         };
         unit_ids.push(id);
+        rows.insert(unit_index, id);
         committed.insert(unit_index);
         report.units_added += 1;
     }
@@ -334,7 +368,14 @@ pub fn ingest_with_progress(
     transaction.reference(root, &unit_ids, timestamp)?;
     transaction.commit()?;
     progress.finish();
+    let retimes = plan_retimes(&store, units, &verdicts.dependencies, &rows, &build_directory)?;
     drop(store);
+    if !retimes.is_empty() {
+        match retime(&options.store, &retimes)? {
+            Some(count) => report.units_retimed = count,
+            None => report.units_retime_deferred = retimes.len() as u64,
+        }
+    }
     if let Some(max_size) = options.size_budget {
         let options = GcOptions {
             store: options.store.clone(),
@@ -359,6 +400,145 @@ pub fn ingest_with_progress(
         .collect();
     report.elapsed_ms = elapsed_ms(start);
     Ok(report)
+}
+
+/// A stored unit that is to take the times of this build's copy.
+struct Retime {
+    /// Its row.
+    unit: i64,
+    /// The stored times decided against: if they changed meanwhile, leave the unit alone.
+    expected: Vec<(Vec<u8>, i64)>,
+    /// The new times, per file.
+    times: Vec<(Vec<u8>, i64)>,
+    /// Objects to be replaced by this build's files (path, what it was when scanned).
+    objects: Vec<(ObjectId, PathBuf, FileIdentity)>,
+}
+
+/// The stored units of this build that should take its times (see the module docs).
+fn plan_retimes(
+    store: &Store,
+    units: &[Unit],
+    dependencies: &[Vec<usize>],
+    rows: &HashMap<usize, i64>,
+    build_directory: &std::path::Path,
+) -> crate::Result<Vec<Retime>> {
+    let mut indices: Vec<usize> = rows.keys().copied().collect();
+    indices.sort_unstable();
+    let ids: Vec<i64> = indices.iter().map(|index| rows[index]).collect();
+    let mut stored: HashMap<i64, StoredUnit> =
+        store.index().units(&ids)?.into_iter().map(|unit| (unit.id, unit)).collect();
+    // Stored dependencies outside this build (there should be none: one key, one graph).
+    let outside: Vec<i64> = stored
+        .values()
+        .flat_map(|unit| unit.dependencies.iter().copied())
+        .filter(|dependency| !stored.contains_key(dependency))
+        .collect();
+    for unit in store.index().units(&outside)? {
+        stored.insert(unit.id, unit);
+    }
+    let mut current: HashMap<i64, Times> = stored.values().map(|unit| (unit.id, stored_times(unit))).collect();
+    let mut retimes = Vec::new();
+    for index in topological(&indices, dependencies) {
+        let (unit, row) = (&units[index], rows[&index]);
+        let Some(stored_unit) = stored.get(&row) else { continue };
+        let on_disk: BTreeMap<&[u8], &UnitFile> =
+            unit.files.iter().map(|file| (file.path.as_os_str().as_bytes(), file)).collect();
+        let same_files = on_disk.len() == stored_unit.files.len()
+            && stored_unit
+                .files
+                .iter()
+                .all(|file| on_disk.get(file.path.as_slice()).is_some_and(|found| found.size == file.size));
+        if !same_files
+            || stored_unit
+                .files
+                .iter()
+                .all(|file| on_disk[file.path.as_slice()].modified.modified_ns == file.modified_ns)
+        {
+            continue;
+        }
+        let (mine, theirs) = (unit.times(), current[&row]);
+        let dependencies: Vec<Times> =
+            stored_unit.dependencies.iter().filter_map(|dependency| current.get(dependency).copied()).collect();
+        let fresh = |times: &Times| dependencies.iter().all(|dependency| dependency.lag(times) == 0);
+        if !(fresh(&mine) && (!fresh(&theirs) || (mine != theirs && mine.no_later_than(&theirs)))) {
+            continue;
+        }
+        current.insert(row, mine);
+        let place = build_directory.join(&unit.place.path);
+        retimes.push(Retime {
+            unit: row,
+            expected: stored_unit.files.iter().map(|file| (file.path.clone(), file.modified_ns)).collect(),
+            times: stored_unit
+                .files
+                .iter()
+                .map(|file| (file.path.clone(), on_disk[file.path.as_slice()].modified.modified_ns))
+                .collect(),
+            objects: stored_unit
+                .files
+                .iter()
+                .filter_map(|file| {
+                    let found = on_disk[file.path.as_slice()];
+                    let record = file.object.as_ref()?;
+                    (found.class.hardlink_by_default()
+                        && found.device == store.device()
+                        && found.modified.modified_ns != file.modified_ns)
+                        .then(|| (record.id, place.join(&found.path), identity(found)))
+                })
+                .collect(),
+        });
+    }
+    Ok(retimes)
+}
+
+/// The times of a stored unit.
+fn stored_times(unit: &StoredUnit) -> Times {
+    let kind = UnitKind::from_name(&unit.kind).unwrap_or(UnitKind::Library);
+    Times::of(kind, unit.files.iter().map(|file| (file.path(), file.class, file.modified_ns)))
+}
+
+/// Gives the units of `retimes` their new times, if the exclusive store lock is free now;
+/// `None` if it is not. Returns how many units took them.
+fn retime(store: &std::path::Path, retimes: &[Retime]) -> crate::Result<Option<u64>> {
+    let Some(mut store) = Store::try_open(store, Access::Exclusive)? else {
+        return Ok(None);
+    };
+    let objects = store.objects().clone();
+    let transaction = store.index_mut().transaction()?;
+    let ids: Vec<i64> = retimes.iter().map(|retime| retime.unit).collect();
+    let now_stored: HashMap<i64, StoredUnit> =
+        transaction.units(&ids)?.into_iter().map(|unit| (unit.id, unit)).collect();
+    let mut count = 0;
+    for retime in retimes {
+        let unchanged = now_stored.get(&retime.unit).is_some_and(|unit| {
+            let mut times: Vec<(Vec<u8>, i64)> =
+                unit.files.iter().map(|file| (file.path.clone(), file.modified_ns)).collect();
+            times.sort();
+            let mut expected = retime.expected.clone();
+            expected.sort();
+            times == expected
+        });
+        if !unchanged {
+            continue;
+        }
+        let mut records = Vec::new();
+        for (id, path, identity) in &retime.objects {
+            let source = ObjectSource { path, identity: *identity, hardlink: true, writable: true };
+            match objects.replace(*id, &source) {
+                Ok(record) => records.push(record),
+                // Changed since the scan, or other bytes than the stored object (a build that
+                // is not reproducible): the object stays, and is copied with the new time.
+                Err(error @ (cargo_store_cas::Error::Changed { .. } | cargo_store_cas::Error::Io { .. })) => {
+                    tracing::debug!("{error}");
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        transaction.retime_unit(retime.unit, &retime.times, &records)?;
+        objects.write_manifest(&transaction.new_unit(retime.unit)?)?;
+        count += 1;
+    }
+    transaction.commit()?;
+    Ok(Some(count))
 }
 
 /// What a file of a unit looked like when it was scanned.

@@ -35,6 +35,11 @@ pub enum SkipReason {
     Incomplete,
     /// A dependency recorded in its fingerprint is not in the build directory (stale unit).
     MissingDependency,
+    /// A file of the unit was changed after cargo finished it (it is newer than the unit's
+    /// fingerprint): cargo calls it fresh, but its bytes are not what was built.
+    ChangedAfterBuild,
+    /// A dependency's outputs are newer than the unit's: cargo rebuilds it on the next build.
+    OlderThanDependency,
     /// One of its dependencies is ineligible.
     DependsOnIneligible,
 }
@@ -51,6 +56,8 @@ impl SkipReason {
             SkipReason::UnknownPackage => "unknown-package",
             SkipReason::Incomplete => "incomplete",
             SkipReason::MissingDependency => "missing-dependency",
+            SkipReason::ChangedAfterBuild => "changed-after-build",
+            SkipReason::OlderThanDependency => "older-than-dependency",
             SkipReason::DependsOnIneligible => "depends-on-ineligible",
         }
     }
@@ -66,6 +73,12 @@ impl SkipReason {
             SkipReason::UnknownPackage => "no package of the current Cargo.lock matches it (stale unit)",
             SkipReason::Incomplete => "cargo is building it, or its last build was interrupted",
             SkipReason::MissingDependency => "a dependency it was built against is gone (stale unit)",
+            SkipReason::ChangedAfterBuild => {
+                "a file of it was changed after cargo built it (newer than its fingerprint): rebuild it with `cargo clean -p PACKAGE` and `cargo build`"
+            }
+            SkipReason::OlderThanDependency => {
+                "a dependency's outputs are newer than its own, so cargo rebuilds it: build again, then ingest"
+            }
             SkipReason::DependsOnIneligible => "it depends on a unit that cannot be stored",
         }
     }
@@ -222,6 +235,13 @@ fn local_reason(graph: &Graph<'_>, index: usize) -> Option<SkipReason> {
     }
     if graph.missing[index] {
         return Some(SkipReason::MissingDependency);
+    }
+    if unit.changed_after_build() {
+        return Some(SkipReason::ChangedAfterBuild);
+    }
+    let times = unit.times();
+    if graph.dependencies[index].iter().any(|&dependency| graph.units[dependency].times().lag(&times) > 0) {
+        return Some(SkipReason::OlderThanDependency);
     }
     None
 }

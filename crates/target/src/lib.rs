@@ -25,6 +25,7 @@ mod cache;
 mod depinfo;
 mod eligibility;
 mod error;
+mod freshness;
 mod key;
 mod layout;
 mod toolchain;
@@ -33,6 +34,7 @@ mod workspace;
 
 pub use eligibility::{Eligibility, SkipReason, Skipped, Verdict, eligibility};
 pub use error::Error;
+pub use freshness::Times;
 pub use key::{LAYOUT_VERSION, UnitKey};
 pub use layout::{Layout, Place, find_places};
 pub use toolchain::Toolchain;

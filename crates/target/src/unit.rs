@@ -16,6 +16,7 @@ use cargo_store_fs::{FileClass, FileTimes};
 use serde::Deserialize;
 use walkdir::WalkDir;
 
+use crate::Times;
 use crate::depinfo::first_rule_sources;
 use crate::error::Context;
 use crate::layout::{Layout, Place, find_places, is_unit_hash};
@@ -42,6 +43,13 @@ impl UnitKind {
             UnitKind::BuildScript => "build-script",
             UnitKind::BuildScriptRun => "build-script-run",
         }
+    }
+
+    /// The kind for a name read from the index.
+    pub fn from_name(name: &str) -> Option<UnitKind> {
+        [UnitKind::Library, UnitKind::ProcMacro, UnitKind::BuildScript, UnitKind::BuildScriptRun]
+            .into_iter()
+            .find(|kind| kind.name() == name)
     }
 }
 
@@ -107,6 +115,29 @@ impl Unit {
     /// The sum of the sizes of the unit's files.
     pub fn bytes(&self) -> u64 {
         self.files.iter().map(|file| file.size).sum()
+    }
+
+    /// The times cargo compares with this unit's dependencies and dependents.
+    pub fn times(&self) -> Times {
+        Times::of(self.kind, self.files.iter().map(|file| (file.path.as_path(), file.class, file.modified.modified_ns)))
+    }
+
+    /// Whether a file of the unit outside its fingerprint directory is newer than the
+    /// fingerprint hash file. Cargo writes that file last, right after the unit's outputs, so
+    /// a newer file was changed after cargo finished the unit (rewritten in place, or
+    /// damaged): cargo still calls the unit fresh, but its bytes are not what the fingerprint
+    /// describes.
+    pub fn changed_after_build(&self) -> bool {
+        let Some(hash_file) = self.place.layout.fingerprint_file(Path::new(""), &self.name, &self.target) else {
+            return false;
+        };
+        let Some(finished) = self.files.iter().find(|file| file.path == hash_file).map(|file| file.modified) else {
+            return false;
+        };
+        let directory = hash_file.parent().unwrap_or(&hash_file);
+        self.files
+            .iter()
+            .any(|file| !file.path.starts_with(directory) && file.modified.modified_ns > finished.modified_ns)
     }
 }
 
