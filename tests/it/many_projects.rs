@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::fixture::{BuildMode, Fixture, PROJECT_DEPENDENCIES, PROJECT_OUTPUT};
+use crate::fixture::{BuildMode, ELIGIBLE_UNITS, Fixture, PROJECT_DEPENDENCIES, PROJECT_OUTPUT};
 use crate::reports::CheckoutReport;
 
 /// The fixture with two projects built one after the other: `older` (extra 1.0.0), then
@@ -123,4 +123,35 @@ fn a_worktree_that_built_the_units_itself_has_no_conflicts() {
         "checkout changed a file built here"
     );
     fixture.build(&older, BuildMode::LEGACY_DEV).assert_no_dependency_recompiled(&PROJECT_DEPENDENCIES, "older");
+}
+
+#[test]
+fn checkout_places_the_variants_this_repository_builds() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    // Another repository built the same packages with other RUSTFLAGS: other units of the same
+    // packages, in the same profile directory.
+    let other = fixture.root().join("other");
+    crate::support::run(fixture.git(fixture.root()).arg("clone").arg("--quiet").arg(&worktree_a).arg(&other));
+    let mut variant = fixture.build_command(&other, BuildMode::LEGACY_DEV);
+    variant.env("RUSTFLAGS", "--cfg=cargo_store_variant");
+    crate::fixture::Build::run(&mut variant);
+    fixture.ingest(&other);
+    assert_eq!(fixture.status().units, 2 * ELIGIBLE_UNITS);
+
+    // A new worktree of A gets A's variants only: the ones its next build uses.
+    let worktree_b = fixture.add_worktree("b");
+    let report = fixture.checkout(&worktree_b, &[]);
+    assert_eq!(report.units_placed, ELIGIBLE_UNITS, "{report:#?}");
+    assert_eq!(report.units_other_variants, ELIGIBLE_UNITS, "{report:#?}");
+    fixture.build(&worktree_b, BuildMode::LEGACY_DEV).assert_dependencies_fresh("B");
+    // A new worktree of the other repository gets its variants, built with its RUSTFLAGS.
+    let other_b = fixture.add_worktree_of(&other, "other-b");
+    let report = fixture.checkout(&other_b, &[]);
+    assert_eq!((report.units_placed, report.units_other_variants), (ELIGIBLE_UNITS, ELIGIBLE_UNITS), "{report:#?}");
+    let mut build = fixture.build_command(&other_b, BuildMode::LEGACY_DEV);
+    build.env("RUSTFLAGS", "--cfg=cargo_store_variant");
+    crate::fixture::Build::run(&mut build).assert_dependencies_fresh("other-b");
 }

@@ -15,7 +15,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::{Error, ObjectId};
 
 /// The migrations, in order; the index's `user_version` is how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../../../migrations/0001_initial.sql"), include_str!("../../../migrations/0002_current_units.sql")];
 
 /// An object as the index knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -549,6 +550,58 @@ impl IndexTransaction<'_> {
                 Ok(self.transaction.last_insert_rowid())
             }
         }
+    }
+
+    /// Records which repository the root belongs to, the digest of its build inputs, and which
+    /// of its units (all referenced by it) its current builds use; the others it holds are not
+    /// current any more.
+    pub fn set_current(
+        &self,
+        root: i64,
+        repository: Option<&Path>,
+        build_inputs: &str,
+        units: &[i64],
+    ) -> crate::Result<()> {
+        let error = self.error();
+        self.transaction
+            .prepare_cached("UPDATE roots SET repository = ?2, build_inputs = ?3 WHERE id = ?1")
+            .map_err(&error)?
+            .execute(params![root, repository.map(|path| path.as_os_str().as_bytes()), build_inputs])
+            .map_err(&error)?;
+        self.transaction
+            .prepare_cached("UPDATE root_units SET current = 0 WHERE root_id = ?1")
+            .map_err(&error)?
+            .execute([root])
+            .map_err(&error)?;
+        let mut mark = self
+            .transaction
+            .prepare_cached("UPDATE root_units SET current = 1 WHERE root_id = ?1 AND unit_id = ?2")
+            .map_err(&error)?;
+        for unit in units {
+            mark.execute(params![root, unit]).map_err(&error)?;
+        }
+        Ok(())
+    }
+
+    /// The units that the current builds of the roots of `repository` with the build inputs
+    /// `build_inputs` use.
+    pub fn current_units(
+        &self,
+        repository: &Path,
+        build_inputs: &str,
+    ) -> crate::Result<std::collections::HashSet<i64>> {
+        let error = self.error();
+        let mut statement = self
+            .transaction
+            .prepare_cached(
+                "SELECT DISTINCT u.unit_id FROM root_units u JOIN roots r ON r.id = u.root_id
+                 WHERE r.repository = ?1 AND r.build_inputs = ?2 AND u.current = 1",
+            )
+            .map_err(&error)?;
+        let rows = statement
+            .query_map(params![repository.as_os_str().as_bytes(), build_inputs], |row| row.get(0))
+            .map_err(&error)?;
+        rows.collect::<Result<_, _>>().map_err(&error)
     }
 
     /// Records that the root holds the units, and marks the units used now.

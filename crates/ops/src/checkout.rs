@@ -29,7 +29,7 @@
 //! garbage collection that starts the moment after sees this worktree's claim on the units.
 //! The files are then placed in parallel by the link policy of `cargo-store-fs`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -38,7 +38,9 @@ use std::time::Instant;
 
 use cargo_store_cas::{Access, Objects, PackageKey, Store, StoredFile, StoredUnit, now};
 use cargo_store_fs::{FileTimes, LinkMode, LinkRequest, Linker, write_new};
-use cargo_store_target::{Layout, SourceKind, Times, Toolchain, UnitKind, Workspace};
+use cargo_store_target::{
+    Layout, SourceKind, Times, Toolchain, UnitKind, Workspace, build_inputs_digest, repository_of,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -106,6 +108,10 @@ pub struct CheckoutReport {
     /// Units left out: a conflicting file, a damaged object, a unit here that cargo will
     /// rebuild, or a dependency left out.
     pub units_skipped: u64,
+    /// Stored variants not considered: the newest builds of this repository's other
+    /// worktrees with the same lock file and manifests used other variants of those packages
+    /// (other features, RUSTFLAGS or profile settings), which the next build here will use too.
+    pub units_other_variants: u64,
     /// Files placed by reflink.
     pub files_reflinked: u64,
     /// Files placed by hard link.
@@ -162,6 +168,7 @@ pub fn checkout_with_progress(
         units_present: 0,
         units_built_here: 0,
         units_skipped: 0,
+        units_other_variants: 0,
         files_reflinked: 0,
         files_hardlinked: 0,
         files_copied: 0,
@@ -184,7 +191,14 @@ pub fn checkout_with_progress(
     let units = {
         let transaction = store.index_mut().transaction()?;
         let candidates = transaction.units_for_packages(&namespace, &packages)?;
-        let selection = select(candidates, &build_directory);
+        let preferred = match repository_of(&workspace.root) {
+            Some(repository) => transaction.current_units(&repository, &build_inputs_digest(&workspace))?,
+            None => HashSet::new(),
+        };
+        let selection = select(candidates, &build_directory, &preferred);
+        report.units_other_variants = selection.other_variants.values().sum();
+        context.other_variants = selection.other_variants.clone();
+        context.preferred = !preferred.is_empty();
         if options.explain {
             for package in &packages {
                 context.toolchains.insert(package.clone(), transaction.package_toolchains(package)?);
@@ -644,6 +658,10 @@ struct ExplainContext {
     /// Per package whose stored units were all dropped, the packages of the stored
     /// dependencies they were built against that this workspace does not use.
     dropped: BTreeMap<PackageKey, BTreeSet<PackageKey>>,
+    /// Per package, stored variants left out for the ones this repository's builds use.
+    other_variants: BTreeMap<PackageKey, u64>,
+    /// Whether other worktrees of this repository said which variants they use.
+    preferred: bool,
 }
 
 /// Why each package of the workspace was placed or not.
@@ -751,6 +769,19 @@ fn package_verdict(
             ("not-stored", "not stored yet: build it in a worktree and run `cargo store ingest` there".to_owned())
         };
     }
+    let variants = match context.other_variants.get(&key) {
+        Some(count) => format!(
+            "; {count} other stored variants left out: the newest builds of this repository's other worktrees use these"
+        ),
+        None if context.preferred => String::new(),
+        None => "; every stored variant is placed: no other worktree of this repository with the same lock file and manifests has said which ones it builds".to_owned(),
+    };
+    let (verdict, detail) = unit_verdicts(&mine);
+    (verdict, detail + &variants)
+}
+
+/// The verdict on a package from the verdicts on its units.
+fn unit_verdicts(mine: &[Verdict]) -> (&'static str, String) {
     let total = mine.len();
     let count = |wanted: fn(&Verdict) -> bool| mine.iter().filter(|verdict| wanted(verdict)).count();
     let left = count(|verdict| matches!(verdict, Verdict::Left(_)));
@@ -804,16 +835,34 @@ struct Selection {
     units: Vec<StoredUnit>,
     /// Per dropped unit's package, the row ids of its dependencies that were not candidates.
     dropped: Vec<(PackageKey, Vec<i64>)>,
+    /// Per package, how many stored variants were left out for `preferred` ones.
+    other_variants: BTreeMap<PackageKey, u64>,
 }
 
-/// Keeps one unit per (layout, place, name): a name is one set of paths, and two stored units
-/// with the same name (built with other flags elsewhere) cannot both be there. The one whose
-/// fingerprint the build directory holds wins, else the most recently used. Then drops units
-/// whose dependencies are not all kept.
-fn select(units: Vec<StoredUnit>, build_directory: &Path) -> Selection {
+/// Chooses the units to place among `units`, the stored units of the workspace's packages:
+///
+/// 1. Variants: of the stored units of one package, kind and target in one place (other
+///    features, RUSTFLAGS, profile settings: other names), keep the `preferred` ones when
+///    there are any (what this repository's other worktrees with the same inputs build);
+///    without them every variant is kept, since which one the next build uses is not known.
+/// 2. One unit per (layout, place, name): a name is one set of paths, and two stored units
+///    with the same name (built with other flags elsewhere) cannot both be there. The one
+///    whose fingerprint the build directory holds wins, else the most recently used.
+/// 3. Units whose dependencies are not all kept are dropped.
+fn select(units: Vec<StoredUnit>, build_directory: &Path, preferred: &HashSet<i64>) -> Selection {
     let candidates: BTreeSet<i64> = units.iter().map(|unit| unit.id).collect();
+    let group = |unit: &StoredUnit| {
+        (unit.layout.clone(), unit.place.clone(), unit.package.clone(), unit.kind.clone(), unit.target.clone())
+    };
+    let groups_with_preferred: HashSet<_> =
+        units.iter().filter(|unit| preferred.contains(&unit.id)).map(group).collect();
+    let mut other_variants: BTreeMap<PackageKey, u64> = BTreeMap::new();
     let mut best: BTreeMap<(String, String, String), (bool, StoredUnit)> = BTreeMap::new();
     for unit in units {
+        if !preferred.contains(&unit.id) && groups_with_preferred.contains(&group(&unit)) {
+            *other_variants.entry(unit.package.clone()).or_default() += 1;
+            continue;
+        }
         let here = holds_fingerprint(build_directory, &unit);
         let slot = (unit.layout.clone(), unit.place.clone(), unit.name.clone());
         match best.get(&slot) {
@@ -839,7 +888,7 @@ fn select(units: Vec<StoredUnit>, build_directory: &Path) -> Selection {
             keep
         });
         if units.len() == before {
-            return Selection { units, dropped };
+            return Selection { units, dropped, other_variants };
         }
     }
 }

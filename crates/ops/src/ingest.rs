@@ -44,7 +44,10 @@ use cargo_store_cas::{
     Access, FileIdentity, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store, StoredUnit,
     hash_file, now,
 };
-use cargo_store_target::{SkipReason, Times, Toolchain, Unit, UnitFile, UnitKey, UnitKind, eligibility, scan};
+use cargo_store_target::{
+    SkipReason, Times, Toolchain, Unit, UnitFile, UnitKey, UnitKind, build_inputs_digest, current_units, eligibility,
+    repository_of, scan,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -366,6 +369,15 @@ pub fn ingest_with_progress(
     }
     let root = transaction.register_root(&build_directory, build_metadata.dev(), build_metadata.ino(), timestamp)?;
     transaction.reference(root, &unit_ids, timestamp)?;
+    // What this directory's newest builds use, for new worktrees of the same repository.
+    let current: Vec<i64> = current_units(&scanned, &verdicts)
+        .into_iter()
+        .enumerate()
+        .filter(|&(_, current)| current)
+        .filter_map(|(index, _)| rows.get(&index).copied())
+        .collect();
+    let repository = repository_of(&workspace.root);
+    transaction.set_current(root, repository.as_deref(), &build_inputs_digest(&workspace), &current)?;
     transaction.commit()?;
     progress.finish();
     let retimes = plan_retimes(&store, units, &verdicts.dependencies, &rows, &build_directory)?;

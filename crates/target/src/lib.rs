@@ -22,23 +22,27 @@
 //! ineligible. The [`Eligibility`] of each unit says why.
 
 mod cache;
+mod current;
 mod depinfo;
 mod eligibility;
 mod error;
 mod freshness;
 mod key;
 mod layout;
+mod repository;
 mod toolchain;
 mod unit;
 mod workspace;
 
+pub use current::current_units;
 pub use eligibility::{Eligibility, SkipReason, Skipped, Verdict, eligibility};
 pub use error::Error;
 pub use freshness::Times;
 pub use key::{LAYOUT_VERSION, UnitKey};
 pub use layout::{Layout, Place, find_places};
+pub use repository::{build_inputs_digest, repository_of};
 pub use toolchain::Toolchain;
-pub use unit::{Scan, Unit, UnitFile, UnitKind, scan};
+pub use unit::{Build, Scan, Unit, UnitFile, UnitKind, scan};
 pub use workspace::{Package, PackageId, SourceKind, Workspace};
 
 /// The result type of this crate.

@@ -128,16 +128,22 @@ impl Unit {
     /// damaged): cargo still calls the unit fresh, but its bytes are not what the fingerprint
     /// describes.
     pub fn changed_after_build(&self) -> bool {
-        let Some(hash_file) = self.place.layout.fingerprint_file(Path::new(""), &self.name, &self.target) else {
-            return false;
-        };
-        let Some(finished) = self.files.iter().find(|file| file.path == hash_file).map(|file| file.modified) else {
+        let (Some(hash_file), Some(finished)) = (self.hash_file(), self.finished()) else {
             return false;
         };
         let directory = hash_file.parent().unwrap_or(&hash_file);
-        self.files
-            .iter()
-            .any(|file| !file.path.starts_with(directory) && file.modified.modified_ns > finished.modified_ns)
+        self.files.iter().any(|file| !file.path.starts_with(directory) && file.modified.modified_ns > finished)
+    }
+
+    /// When cargo finished the unit: the mtime of its fingerprint hash file, in ns.
+    pub fn finished(&self) -> Option<i64> {
+        let hash_file = self.hash_file()?;
+        self.files.iter().find(|file| file.path == hash_file).map(|file| file.modified.modified_ns)
+    }
+
+    /// The fingerprint hash file, relative to the unit's place.
+    fn hash_file(&self) -> Option<PathBuf> {
+        self.place.layout.fingerprint_file(Path::new(""), &self.name, &self.target)
     }
 }
 
@@ -146,8 +152,25 @@ impl Unit {
 pub struct Scan {
     /// The units of the kinds dependencies are made of.
     pub units: Vec<Unit>,
-    /// How many units of other kinds (binaries, tests, docs) were seen and left alone.
-    pub other_units: usize,
+    /// Units of other kinds (binaries, tests, examples, docs): never stored, but their
+    /// fingerprints say which units the builds that made them used.
+    pub others: Vec<Build>,
+}
+
+/// A unit of a kind that is not stored (a binary, a test, an example), as its fingerprint
+/// directory describes it: what it was built against, and when.
+#[derive(Debug, Clone)]
+pub struct Build {
+    /// Where it was found.
+    pub place: Place,
+    /// The package name part of its name.
+    pub package_name: String,
+    /// The name of its fingerprint hash file, e.g. `bin-app` or `test-integration-app`.
+    pub target: String,
+    /// The fingerprint hex of each dependency.
+    pub dependencies: Vec<String>,
+    /// When cargo finished it (the fingerprint hash file's mtime, ns).
+    pub finished: i64,
 }
 
 /// Enumerates the units of every place of `build_directory`. Symbolic links are never followed.
@@ -291,7 +314,7 @@ fn scan_legacy(place_directory: &Path, place: &Place, scan: &mut Scan) -> crate:
             continue;
         };
         let Some(mut kind) = fingerprint.kind else {
-            scan.other_units += 1;
+            scan.others.push(other(&fingerprints.join(&name), place, package_name, fingerprint));
             continue;
         };
         let mut collector = Collector::new(place_directory);
@@ -359,7 +382,8 @@ fn scan_per_unit(place_directory: &Path, place: &Place, scan: &mut Scan) -> crat
                 continue;
             };
             let Some(mut kind) = fingerprint.kind else {
-                scan.other_units += 1;
+                let directory = place_directory.join(&unit_directory).join("fingerprint");
+                scan.others.push(other(&directory, place, &package_name, fingerprint));
                 continue;
             };
             let mut collector = Collector::new(place_directory);
@@ -387,6 +411,20 @@ fn scan_per_unit(place_directory: &Path, place: &Place, scan: &mut Scan) -> crat
         }
     }
     Ok(())
+}
+
+/// A unit of another kind, from its fingerprint directory.
+fn other(directory: &Path, place: &Place, package_name: &str, fingerprint: Fingerprint) -> Build {
+    let finished = fs::symlink_metadata(directory.join(&fingerprint.target))
+        .map(|metadata| FileTimes::of(&metadata).modified_ns)
+        .unwrap_or(0);
+    Build {
+        place: place.clone(),
+        package_name: package_name.to_owned(),
+        target: fingerprint.target,
+        dependencies: fingerprint.dependencies,
+        finished,
+    }
 }
 
 /// The class of a rustc output file by its extension.
