@@ -18,6 +18,7 @@ mod hook;
 mod many_projects;
 mod reports;
 mod safety;
+mod store_location;
 mod stress;
 mod support;
 mod timer;

@@ -87,6 +87,25 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A command that only reads the store (or collects it) was pointed at a path that holds
+    /// no store; it creates none there.
+    #[error(
+        "no store at `{path}`{detail}\nhint: `cargo store ingest` creates the store after a build; if the store is elsewhere, check `--store` and CARGO_STORE_DIR"
+    )]
+    NoStore {
+        /// The path given.
+        path: PathBuf,
+        /// What is there instead, if anything (empty when nothing is).
+        detail: &'static str,
+    },
+    /// `CARGO_STORE_DIR` holds a relative path.
+    #[error(
+        "CARGO_STORE_DIR is the relative path `{path}`, which would name another store in every directory\nhint: set CARGO_STORE_DIR to an absolute path (a relative `--store` on the command line is fine)"
+    )]
+    RelativeLocation {
+        /// The value of the variable.
+        path: PathBuf,
+    },
     /// No store location could be determined.
     #[error(
         "no store location: neither CARGO_STORE_DIR, XDG_CACHE_HOME nor HOME is set\nhint: pass `--store DIR` or set CARGO_STORE_DIR"

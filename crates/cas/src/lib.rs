@@ -66,7 +66,7 @@ pub use manifest::manifest_path;
 pub use object::{FileIdentity, ObjectId, hash_file};
 pub use rebuild::{RebuildReport, rebuild_index};
 pub use roots::{RootRecord, RootReference};
-pub use store::{ObjectSource, Objects, StagedObject, Store};
+pub use store::{ObjectSource, Objects, StagedObject, Store, normalize_path};
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -3,7 +3,7 @@
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use cargo_store_fs::{FileTimes, publish, set_times, temporary_path, write_new};
 
@@ -57,10 +57,18 @@ pub struct Objects {
 
 impl Store {
     /// The store location: `CARGO_STORE_DIR`, else `$XDG_CACHE_HOME/cargo-store`, else
-    /// `~/.cache/cargo-store`.
+    /// `~/.cache/cargo-store`. A variable set to the empty string counts as unset.
+    ///
+    /// A relative `CARGO_STORE_DIR` is refused ([`Error::RelativeLocation`]) rather than resolved
+    /// against the current directory: the variable is inherited by commands that run elsewhere
+    /// (cargo's subcommands, git hooks in new worktrees, scripts), and each of them would
+    /// silently fill a store of its own, so nothing would ever be shared.
     pub fn default_location() -> crate::Result<PathBuf> {
         let non_empty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
         if let Some(path) = non_empty("CARGO_STORE_DIR") {
+            if path.is_relative() {
+                return Err(Error::RelativeLocation { path });
+            }
             return Ok(path);
         }
         if let Some(cache) = non_empty("XDG_CACHE_HOME").filter(|path| path.is_absolute()) {
@@ -84,6 +92,46 @@ impl Store {
             Some(lock) => Store::with_lock(root, lock).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Opens the store at `root` like [`Store::open`], but only if there is one: the commands
+    /// that read the store (status, verify, roots) or collect it use this, so that a mistyped
+    /// `--store` is an error instead of a new, empty store. Fails with [`Error::NoStore`], having
+    /// created nothing, when `root` holds no store.
+    pub fn open_existing(root: &Path, access: Access, waiting: &mut dyn FnMut(&str)) -> crate::Result<Store> {
+        let root = Store::existing(root)?;
+        Store::open(&root, access, waiting)
+    }
+
+    /// [`Store::try_open`] for a store that must already exist (see [`Store::open_existing`]).
+    pub fn try_open_existing(root: &Path, access: Access) -> crate::Result<Option<Store>> {
+        let root = Store::existing(root)?;
+        Store::try_open(&root, access)
+    }
+
+    /// The absolute path of the store at `root`, once it is checked, creating nothing, that a
+    /// store is there: a directory holding `VERSION`, `index.sqlite` or `objects/` (a store
+    /// that lost some of them can still be repaired). [`Error::NoStore`] otherwise.
+    pub fn existing(root: &Path) -> crate::Result<PathBuf> {
+        let root = std::path::absolute(root).context("resolve", root)?;
+        let missing = |detail| Err(Error::NoStore { path: root.clone(), detail });
+        match fs::metadata(&root) {
+            Ok(metadata) if metadata.is_dir() => {}
+            Ok(_) => return missing(" (it is not a directory)"),
+            Err(error) if matches!(error.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+                return missing("");
+            }
+            Err(error) => return Err(error).context("read metadata of", &root),
+        }
+        for marker in ["VERSION", "index.sqlite", "objects"] {
+            let path = root.join(marker);
+            match fs::symlink_metadata(&path) {
+                Ok(_) => return Ok(root),
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error).context("read metadata of", &path),
+            }
+        }
+        missing(" (the directory exists but holds no store)")
     }
 
     fn with_lock(root: PathBuf, lock: File) -> crate::Result<Store> {
@@ -257,6 +305,31 @@ impl Objects {
     }
 }
 
+/// `path` made absolute against the current directory, with symbolic links resolved as far as
+/// the path exists and `.` and `..` resolved by name beyond that. Two spellings of one
+/// directory (`../x`, `x/./target`, a path through a symbolic link) give the same path, also
+/// when the directory is gone: a registered worktree on a disk that will not come back must
+/// still be nameable.
+pub fn normalize_path(path: &Path) -> io::Result<PathBuf> {
+    let absolute = std::path::absolute(path)?;
+    let components: Vec<Component<'_>> = absolute.components().collect();
+    for existing in (1..=components.len()).rev() {
+        let prefix: PathBuf = components[..existing].iter().collect();
+        let Ok(mut normalized) = prefix.canonicalize() else { continue };
+        for component in &components[existing..] {
+            match component {
+                Component::ParentDir => {
+                    normalized.pop();
+                }
+                Component::Normal(name) => normalized.push(name),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+        return Ok(normalized);
+    }
+    Ok(absolute)
+}
+
 /// Checks that a fresh hard link still is the file that was hashed.
 fn check_same_file(link: &Path, source: &Path, identity: &FileIdentity) -> crate::Result<()> {
     let metadata = fs::symlink_metadata(link).context("read metadata of", link)?;
@@ -384,6 +457,42 @@ mod tests {
                 .starts_with("Signature: 8a477f597d28d172789f06886806bc55")
         );
         assert_eq!(fs::read_to_string(root.join("VERSION")).expect("version").trim(), "1");
+    }
+
+    #[test]
+    fn opening_an_existing_store_creates_nothing_where_there_is_none() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let root = directory.path().join("typo").join("store");
+        let error = Store::open_existing(&root, Access::Shared, &mut |_| {}).err().expect("no store");
+        assert!(matches!(&error, Error::NoStore { path, .. } if *path == root), "{error}");
+        assert!(error.to_string().contains("hint:"), "{error}");
+        assert!(!directory.path().join("typo").exists());
+
+        let empty = directory.path().join("empty");
+        fs::create_dir(&empty).expect("mkdir");
+        let error = Store::try_open_existing(&empty, Access::Shared).err().expect("no store");
+        assert!(error.to_string().contains("holds no store"), "{error}");
+        assert_eq!(fs::read_dir(&empty).expect("read").count(), 0, "nothing written into it");
+
+        drop(open(&root));
+        let store = Store::open_existing(&root, Access::Shared, &mut |_| {}).expect("open the store made meanwhile");
+        assert_eq!(store.root(), root);
+    }
+
+    #[test]
+    fn spellings_of_one_directory_normalize_alike() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let base = directory.path().canonicalize().expect("canonicalize");
+        fs::create_dir_all(base.join("x").join("target")).expect("mkdir");
+        std::os::unix::fs::symlink(base.join("x"), base.join("link")).expect("symlink");
+        let expected = base.join("x").join("target");
+        for spelling in
+            [base.join("x/./target"), base.join("x/sub/../target"), base.join("link/target"), base.join("x/target/")]
+        {
+            assert_eq!(normalize_path(&spelling).expect("normalize"), expected, "{}", spelling.display());
+        }
+        let gone = base.join("link/../x/gone/./target");
+        assert_eq!(normalize_path(&gone).expect("normalize"), base.join("x/gone/target"));
     }
 
     #[test]

@@ -24,8 +24,12 @@ use clap::{ArgAction, Parser, Subcommand};
     after_help = "Everyday use:\n  cargo build && cargo store ingest      after a build, store its dependencies\n  git worktree add ../feature && cd ../feature && cargo store checkout\n  cargo build                            compiles only the workspace's crates"
 )]
 struct Cli {
-    /// The store directory [default: $XDG_CACHE_HOME/cargo-store, else ~/.cache/cargo-store].
-    #[arg(long, global = true, env = "CARGO_STORE_DIR", value_name = "DIR")]
+    /// The store directory [default: $XDG_CACHE_HOME/cargo-store, else ~/.cache/cargo-store]
+    ///
+    /// [env: CARGO_STORE_DIR, which must be absolute; set but empty counts as unset]
+    // Not clap's `env`: it turns `CARGO_STORE_DIR=` into a usage error about a `--store` the
+    // user never typed. `Store::default_location` reads the variable instead.
+    #[arg(long, global = true, value_name = "DIR")]
     store: Option<PathBuf>,
 
     /// Log more (-v: debug, -vv: trace); CARGO_STORE_LOG takes a tracing filter.
@@ -93,10 +97,10 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     // Completions and the man page need no store; a missing HOME must not stop them.
     let needs_store = !matches!(cli.command, Command::Completions(_) | Command::Man(_));
-    let store = match cli.store.clone().map(Ok).unwrap_or_else(cargo_store_cas::Store::default_location) {
+    let store = match store_location(cli.store.clone(), needs_store && !cli.quiet) {
         Ok(store) => store,
         Err(_) if !needs_store => PathBuf::new(),
-        Err(error) => return report_error(&anyhow::Error::new(error)),
+        Err(error) => return report_error(&error),
     };
     let context = Context { store, quiet: cli.quiet };
     let result = match cli.command {
@@ -117,6 +121,43 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => report_error(&error),
+    }
+}
+
+/// Where the store is: `--store`, else [`cargo_store_cas::Store::default_location`].
+///
+/// A relative `--store` is resolved against the current directory, as any path argument is:
+/// the user typed it here and means here. It becomes absolute at once (the timer and the git
+/// hook record it, and reports print it), and with `note` one line on stderr says which
+/// directory that is, since `--store store` in the wrong directory would otherwise quietly
+/// start an empty store. A relative `CARGO_STORE_DIR` is refused instead (see
+/// `default_location`): an inherited variable has no "here".
+fn store_location(argument: Option<PathBuf>, note: bool) -> anyhow::Result<PathBuf> {
+    let Some(path) = argument else {
+        return Ok(cargo_store_cas::Store::default_location()?);
+    };
+    if path.is_absolute() {
+        return Ok(path);
+    }
+    let absolute = cargo_store_cas::normalize_path(&path)
+        .map_err(|error| anyhow::Error::new(error).context(format!("cannot resolve `--store {}`", path.display())))?;
+    if note {
+        eprintln!(
+            "{} using the store `{}` (`--store {}` is relative to the current directory)",
+            output::label("note"),
+            absolute.display(),
+            path.display()
+        );
+    }
+    Ok(absolute)
+}
+
+/// The error of an operation as a command reports it: `what` ("status failed"), caused by the
+/// error; except a missing store, which says all there is to say by itself (`no store at ...`).
+pub fn failed(what: &'static str) -> impl FnOnce(cargo_store_ops::Error) -> anyhow::Error {
+    move |error| match error {
+        cargo_store_ops::Error::Store(cargo_store_cas::Error::NoStore { .. }) => anyhow::Error::new(error),
+        error => anyhow::Error::new(error).context(what),
     }
 }
 

@@ -16,7 +16,8 @@
 //!    [`ORPHAN_GRACE`]. Symbolic links are removed as links, never followed.
 //!
 //! `--dry-run` runs the same steps and rolls the transaction back; `--auto` (what the timer
-//! runs) does nothing if the store is busy or was collected less than [`AUTO_INTERVAL`] ago.
+//! runs) does nothing if the store is busy, was collected less than [`AUTO_INTERVAL`] ago or
+//! does not exist yet. gc never creates a store: without `--auto`, a missing one is an error.
 
 use std::collections::HashSet;
 use std::fs;
@@ -91,7 +92,7 @@ pub struct GcReport {
     pub store: PathBuf,
     /// Whether this was a dry run.
     pub dry_run: bool,
-    /// With `--auto`: why nothing was done (`busy`, `recent`, `under-budget`), if so.
+    /// With `--auto`: why nothing was done (`busy`, `recent`, `under-budget`, `no-store`), if so.
     pub skipped: Option<String>,
     /// Roots checked.
     pub roots_checked: u64,
@@ -146,17 +147,25 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
         bytes_after: 0,
         elapsed_ms: 0,
     };
-    let mut store = if options.auto.is_some() {
-        match Store::try_open(&options.store, Access::Exclusive)? {
-            Some(store) => store,
-            None => {
-                report.skipped = Some("busy".to_owned());
-                report.elapsed_ms = elapsed_ms(start);
-                return Ok(report);
-            }
-        }
+    // Collecting never creates a store: there is nothing to collect in one that is not there,
+    // and a store made at a mistyped `--store` would only hide the typo. Asked by hand (or with
+    // `--dry-run`) that is an error, as for every command that reads the store; from the timer,
+    // which may well be installed before the first ingest, it is a skip.
+    let opened = if options.auto.is_some() {
+        Store::try_open_existing(&options.store, Access::Exclusive)
     } else {
-        Store::open(&options.store, Access::Exclusive, waiting)?
+        Store::open_existing(&options.store, Access::Exclusive, waiting).map(Some)
+    };
+    let (opened, skipped) = match opened {
+        Ok(Some(store)) => (Some(store), None),
+        Ok(None) => (None, Some("busy")),
+        Err(cargo_store_cas::Error::NoStore { .. }) if options.auto == Some(Auto::Timer) => (None, Some("no-store")),
+        Err(error) => return Err(error.into()),
+    };
+    let Some(mut store) = opened else {
+        report.skipped = skipped.map(str::to_owned);
+        report.elapsed_ms = elapsed_ms(start);
+        return Ok(report);
     };
     let timestamp = now();
     let objects = store.objects().clone();

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use cargo_store_cas::Store;
 use serde::Serialize;
 
 use crate::{REPORT_VERSION, elapsed_ms};
@@ -28,13 +29,15 @@ pub struct RepairReport {
     pub elapsed_ms: u64,
 }
 
-/// Rebuilds the index of the store at `store`.
+/// Rebuilds the index of the store at `store`, which must exist: rebuilding where there is no
+/// store would only create an empty one ([`cargo_store_cas::Error::NoStore`] instead).
 pub fn rebuild_index(store: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<RepairReport> {
     let start = Instant::now();
-    let rebuilt = cargo_store_cas::rebuild_index(store, waiting)?;
+    let store = Store::existing(store)?;
+    let rebuilt = cargo_store_cas::rebuild_index(&store, waiting)?;
     Ok(RepairReport {
         version: REPORT_VERSION,
-        store: std::path::absolute(store).unwrap_or_else(|_| store.to_path_buf()),
+        store,
         moved_aside: rebuilt.moved_aside,
         objects: rebuilt.objects,
         units: rebuilt.units,

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cargo_store_cas::{Access, Store};
+use cargo_store_cas::{Access, RootRecord, Store, normalize_path};
 use serde::Serialize;
 
 use crate::gc::{RootState, root_state};
@@ -49,7 +49,7 @@ pub struct ForgetReport {
 
 /// Lists the roots of the store, with what the filesystem says about each now.
 pub fn roots(store: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<RootsReport> {
-    let opened = Store::open(store, Access::Shared, waiting)?;
+    let opened = Store::open_existing(store, Access::Shared, waiting)?;
     let roots = opened
         .index()
         .roots()?
@@ -74,18 +74,25 @@ pub fn roots(store: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<Roots
 
 /// Drops the root at `path` (a build directory, or a worktree whose `target/` is registered),
 /// so that gc no longer keeps units for it.
+///
+/// `path` and every registered path are compared normalized ([`normalize_path`]), so any
+/// spelling of the directory names it: relative (`../old/target`), with `.` or `..` in it,
+/// through a symbolic link, or absolute; and also once the directory is gone.
 pub fn forget(store: &Path, path: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<ForgetReport> {
-    let mut opened = Store::open(store, Access::Shared, waiting)?;
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut candidates = vec![absolute.clone(), absolute.join("target")];
-    if let Ok(canonical) = absolute.canonicalize() {
-        candidates.push(canonical.join("target"));
-        candidates.push(canonical);
-    }
+    let mut opened = Store::open_existing(store, Access::Shared, waiting)?;
+    let given = normalize_path(path).map_err(|error| cargo_store_cas::Error::io("resolve", path, error))?;
+    let candidates = [given.clone(), given.join("target")];
     let transaction = opened.index_mut().transaction()?;
-    let roots = transaction.roots()?;
-    let Some(record) = candidates.iter().find_map(|candidate| roots.iter().find(|root| &root.path == candidate)) else {
-        return Err(Error::UnknownRoot { path: absolute });
+    let roots: Vec<(PathBuf, RootRecord)> = transaction
+        .roots()?
+        .into_iter()
+        .map(|root| (normalize_path(&root.path).unwrap_or_else(|_| root.path.clone()), root))
+        .collect();
+    let found = candidates.iter().find_map(|candidate| {
+        roots.iter().find(|(normalized, root)| normalized == candidate || &root.path == candidate)
+    });
+    let Some((_, record)) = found else {
+        return Err(Error::UnknownRoot { path: given });
     };
     transaction.forget_root(record.id)?;
     transaction.commit()?;

@@ -24,9 +24,10 @@ pub struct StatusReport {
     pub bytes_on_disk: u64,
 }
 
-/// Reports what the store at `store` holds.
+/// Reports what the store at `store` holds; [`cargo_store_cas::Error::NoStore`] if there is
+/// none (a status never creates a store).
 pub fn status(store: &std::path::Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<StatusReport> {
-    let opened = Store::open(store, Access::Shared, waiting)?;
+    let opened = Store::open_existing(store, Access::Shared, waiting)?;
     let totals = opened.index().totals()?;
     Ok(StatusReport {
         version: REPORT_VERSION,

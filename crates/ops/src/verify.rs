@@ -90,7 +90,7 @@ enum Finding {
 /// Verifies (and with `repair`, repairs) the store.
 pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<VerifyReport> {
     let start = Instant::now();
-    let mut store = Store::open(&options.store, Access::Exclusive, waiting)?;
+    let mut store = Store::open_existing(&options.store, Access::Exclusive, waiting)?;
     let objects = store.objects().clone();
     let root = store.root().to_path_buf();
     let mut report = VerifyReport {

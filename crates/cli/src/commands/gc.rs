@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use cargo_store_ops::{Auto, GcOptions, GcReport, gc};
 
 use crate::Context;
@@ -19,8 +18,9 @@ use crate::output::{bytes, count, duration, json, parse_duration, parse_size};
 /// interrupted commands are deleted after an hour.
 ///
 /// Run it from a timer (`cargo store timer install`) with `--auto`: it then does nothing if
-/// another cargo-store command is running or if the last collection was less than 20 hours
-/// ago.
+/// another cargo-store command is running, if the last collection was less than 20 hours ago,
+/// or if there is no store yet. gc never creates a store: without `--auto`, a store that does
+/// not exist is an error.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  cargo store gc --dry-run\n  cargo store gc --max-size 10GiB --max-age 14d\n  cargo store gc --auto --quiet   (what the timer runs)"
@@ -53,7 +53,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         dry_run: arguments.dry_run,
         auto: arguments.auto.then_some(Auto::Timer),
     };
-    let report = gc(&options, &mut context.waiting()).context("gc failed")?;
+    let report = gc(&options, &mut context.waiting()).map_err(crate::failed("gc failed"))?;
     if arguments.json {
         json(&report)?;
     } else if !context.quiet {
@@ -66,9 +66,10 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
 pub fn print(report: &GcReport) {
     if let Some(reason) = &report.skipped {
         let why = match reason.as_str() {
-            "busy" => "another cargo-store command is running",
-            "recent" => "the last one was less than 20 hours ago",
-            _ => "the store is within its size budget",
+            "busy" => "another cargo-store command is running".to_owned(),
+            "recent" => "the last one was less than 20 hours ago".to_owned(),
+            "no-store" => format!("there is no store at `{}` yet", report.store.display()),
+            _ => "the store is within its size budget".to_owned(),
         };
         println!("Skipped garbage collection: {why}");
         return;

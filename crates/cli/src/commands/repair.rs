@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use crate::Context;
 use crate::output::{duration, json};
 
@@ -26,7 +24,7 @@ pub struct Arguments {
 /// Runs the command.
 pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
     let report = cargo_store_ops::rebuild_index(&context.store, &mut context.waiting())
-        .context("rebuilding the index failed")?;
+        .map_err(crate::failed("rebuilding the index failed"))?;
     if arguments.json {
         json(&report)?;
     } else if !context.quiet {

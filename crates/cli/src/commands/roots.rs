@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use crate::Context;
 use crate::output::{ago, bytes, json};
 
@@ -38,7 +36,8 @@ enum Action {
 pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
     match arguments.action {
         None => {
-            let report = cargo_store_ops::roots(&context.store, &mut context.waiting()).context("roots failed")?;
+            let report = cargo_store_ops::roots(&context.store, &mut context.waiting())
+                .map_err(crate::failed("roots failed"))?;
             if arguments.json {
                 return json(&report).map(|()| ExitCode::SUCCESS);
             }
@@ -61,7 +60,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         }
         Some(Action::Forget { path }) => {
             let report = cargo_store_ops::forget(&context.store, &path, &mut context.waiting())
-                .context("roots forget failed")?;
+                .map_err(crate::failed("roots forget failed"))?;
             if arguments.json {
                 json(&report)?;
             } else if !context.quiet {

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use crate::Context;
 use crate::output::{bytes, json};
 
@@ -18,7 +16,8 @@ pub struct Arguments {
 
 /// Runs the command.
 pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
-    let report = cargo_store_ops::status(&context.store, &mut context.waiting()).context("status failed")?;
+    let report =
+        cargo_store_ops::status(&context.store, &mut context.waiting()).map_err(crate::failed("status failed"))?;
     if arguments.json {
         json(&report)?;
     } else {

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use cargo_store_ops::{VerifyOptions, verify};
 
 use crate::Context;
@@ -35,7 +34,7 @@ pub struct Arguments {
 /// Runs the command.
 pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
     let options = VerifyOptions { store: context.store.clone(), full: arguments.full, repair: arguments.repair };
-    let report = verify(&options, &mut context.waiting()).context("verify failed")?;
+    let report = verify(&options, &mut context.waiting()).map_err(crate::failed("verify failed"))?;
     let code = if report.consistent { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     if !arguments.json {
         for problem in &report.problems {
