@@ -188,3 +188,32 @@ fn explain_says_why_each_package_was_placed_or_not() {
     let again = verdicts(&explain());
     assert_eq!(again["native"], "present", "{again:#?}");
 }
+
+/// While cargo holds a profile directory's build lock, checkout says so and writes nothing,
+/// instead of reporting cargo's half-written files as conflicts.
+#[test]
+fn checkout_refuses_while_cargo_builds_there() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    let profile = worktree_b.join("target/debug");
+    fs::create_dir_all(&profile).expect("create the profile directory");
+    let lock = fs::File::create(profile.join(".cargo-lock")).expect("create cargo's lock");
+    lock.lock().expect("hold the lock as cargo does");
+    let output = fixture
+        .cargo_store()
+        .args(["checkout", "--manifest-path"])
+        .arg(worktree_b.join("Cargo.toml"))
+        .output()
+        .expect("run checkout");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cargo is building in") && stderr.contains(".cargo-lock"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert_eq!(fs::read_dir(&profile).expect("read").count(), 1, "checkout wrote into a directory cargo builds in");
+    drop(lock);
+    let report = fixture.checkout(&worktree_b, &[]);
+    assert_eq!(report.units_placed, ELIGIBLE_UNITS, "{report:#?}");
+}

@@ -142,3 +142,37 @@ fn belongs_to_recognises_both_layouts() {
         assert!(!WORKSPACE_PACKAGES.iter().any(|package| belongs_to(Path::new(path), package)), "{path}");
     }
 }
+
+/// A dependency's rlib rewritten in place after cargo built it is still fresh to cargo, but it
+/// is not what the fingerprint describes: ingest refuses it (and what depends on it), so no
+/// other worktree ever gets the damaged file.
+#[test]
+fn a_file_changed_after_the_build_is_never_stored() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    let deps = worktree_a.join("target/debug/deps");
+    let rlib = std::fs::read_dir(&deps)
+        .expect("deps")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| {
+            let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            name.starts_with("libleaf-") && name.ends_with(".rlib")
+        })
+        .expect("leaf's rlib");
+    let mut bytes = std::fs::read(&rlib).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&rlib, &bytes).expect("rewrite in place");
+
+    let report = fixture.ingest(&worktree_a);
+    let changed = report.skipped.iter().find(|group| group.reason == "changed-after-build").expect("a changed unit");
+    assert_eq!(changed.units, 1, "{report:#?}");
+    assert!(changed.packages.iter().any(|package| package.starts_with("leaf")), "{report:#?}");
+    // Everything built on leaf (mid, gitdep) is left out with it; pm and native's three units
+    // do not depend on it.
+    assert_eq!(report.units_added, 4, "{report:#?}");
+    let status = fixture.status();
+    assert_eq!(status.units, 4);
+}

@@ -8,8 +8,10 @@ use serde::Deserialize;
 pub const REPORT_VERSION: u32 = 1;
 
 /// The skip reasons of the contract: a report may use no other.
-pub const SKIP_REASONS: [&str; 8] = [
+pub const SKIP_REASONS: [&str; 10] = [
     "path-source",
+    "changed-after-build",
+    "older-than-dependency",
     "incomplete",
     "missing-dependency",
     "depends-on-ineligible",

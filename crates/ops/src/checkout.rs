@@ -129,6 +129,10 @@ pub struct CheckoutReport {
     pub bytes: u64,
     /// Files that exist with other contents, relative to the build directory: never replaced.
     pub conflicts: Vec<String>,
+    /// When the store has no unit of this workspace's packages for its toolchain: the
+    /// toolchains it has units of them for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_toolchains: Vec<String>,
     /// Fallbacks and damaged objects, for the user.
     pub warnings: Vec<String>,
     /// Whether this was a dry run.
@@ -177,12 +181,14 @@ pub fn checkout_with_progress(
         files_linked_within_units: 0,
         bytes: 0,
         conflicts: Vec::new(),
+        other_toolchains: Vec::new(),
         warnings: Vec::new(),
         dry_run: options.dry_run,
         explanations: Vec::new(),
         elapsed_ms: 0,
     };
 
+    refuse_while_cargo_builds(&build_directory)?;
     let mut store = Store::open(&options.store, Access::Shared, waiting)?;
     if !options.dry_run {
         create_target(&workspace.target_directory, &build_directory)?;
@@ -191,6 +197,13 @@ pub fn checkout_with_progress(
     let units = {
         let transaction = store.index_mut().transaction()?;
         let candidates = transaction.units_for_packages(&namespace, &packages)?;
+        if candidates.is_empty() {
+            let mut others = BTreeSet::new();
+            for package in &packages {
+                others.extend(transaction.package_toolchains(package)?.into_iter().map(|(toolchain, _)| toolchain));
+            }
+            report.other_toolchains = others.into_iter().filter(|toolchain| *toolchain != namespace).collect();
+        }
         let preferred = match repository_of(&workspace.root) {
             Some(repository) => transaction.current_units(&repository, &build_inputs_digest(&workspace))?,
             None => HashSet::new(),
@@ -623,6 +636,30 @@ fn dependency_order(units: &[StoredUnit], index_of: &HashMap<i64, usize>) -> Vec
         visit(index, units, index_of, &mut visited, &mut order);
     }
     order
+}
+
+/// Fails when cargo holds the build lock (`.cargo-lock`) of a profile directory of
+/// `build_directory`: what it is writing would look like conflicts, and the files placed now
+/// could be replaced under it. The lock is only tried, never waited for, and let go at once.
+fn refuse_while_cargo_builds(build_directory: &Path) -> crate::Result<()> {
+    // Profile directories are `<profile>` and `<triple>/<profile>`.
+    let locks = walkdir::WalkDir::new(build_directory)
+        .min_depth(2)
+        .max_depth(3)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|entry| entry.depth() < 3 || entry.file_name() == ".cargo-lock")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file() && entry.file_name() == ".cargo-lock");
+    for entry in locks {
+        let Ok(file) = fs::File::open(entry.path()) else { continue };
+        if let Err(fs::TryLockError::WouldBlock) = file.try_lock() {
+            let lock = entry.into_path();
+            let path = lock.parent().unwrap_or(build_directory).to_path_buf();
+            return Err(Error::CargoIsBuilding { path, lock });
+        }
+    }
+    Ok(())
 }
 
 /// Whether the build directory's fingerprint file of `unit` holds the stored fingerprint.

@@ -31,9 +31,11 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
-    /// The build directory does not exist: there is nothing to ingest.
+    /// The build directory does not exist: there is nothing to ingest. The build may have gone
+    /// elsewhere, as cargo-store reads the target directory from the same settings cargo does
+    /// except the command line of that build.
     #[error(
-        "`{path}` does not exist: this workspace has not been built yet\nhint: run `cargo build` first, then `cargo store ingest`"
+        "`{path}` does not exist: this workspace has not been built yet, or not into this directory\nhint: run `cargo build` first, then `cargo store ingest`; if the build went to another directory (`--target-dir`, `CARGO_TARGET_DIR` or `build.target-dir`), give ingest the same `--target-dir DIR`"
     )]
     NotBuilt {
         /// The build directory.
@@ -129,5 +131,15 @@ pub enum Error {
         program: String,
         /// What the system said.
         source: std::io::Error,
+    },
+    /// Cargo holds the build lock of a directory that checkout would write into.
+    #[error(
+        "cargo is building in `{path}` right now (it holds `{lock}`): checkout changed nothing\nhint: run `cargo store checkout` again when the build has finished"
+    )]
+    CargoIsBuilding {
+        /// The profile directory.
+        path: PathBuf,
+        /// Cargo's lock file in it.
+        lock: PathBuf,
     },
 }

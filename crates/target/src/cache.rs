@@ -5,7 +5,9 @@
 //! a few environment variables, so it is kept in a cache file together with the size, mtime
 //! and inode of each such file and the value of each such variable, and reused while none of
 //! them changed. A change to any of them (a dependency added, a config edited, a lock file
-//! updated) means asking cargo again.
+//! updated) means asking cargo again. A workspace without a lock file is refused, so never
+//! remembered; a lock file deleted after an answer was remembered changes its state and so
+//! means asking cargo again, which then refuses it.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -15,11 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::Workspace;
 
-const FORMAT: u32 = 2;
+// 3: target and build directories normalized (see `normalize_directory`).
+const FORMAT: u32 = 3;
 
-/// The environment variables that change where cargo builds or what it resolves.
-const ENVIRONMENT: [&str; 6] =
-    ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR", "CARGO_BUILD_BUILD_DIR", "CARGO_HOME", "HOME", "CARGO_NET_OFFLINE"];
+/// The environment variables that change where cargo builds or what it reads. (Not
+/// `CARGO_NET_OFFLINE`: cargo-store always reads offline.)
+const ENVIRONMENT: [&str; 5] =
+    ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR", "CARGO_BUILD_BUILD_DIR", "CARGO_HOME", "HOME"];
 
 /// A file's size, mtime (ns) and inode; `None` when it does not exist.
 type FileState = Option<(u64, i64, u64)>;
@@ -44,8 +48,14 @@ fn environment() -> Vec<(String, Option<String>)> {
 /// The files `cargo metadata`'s answer about `workspace` depends on.
 fn inputs(workspace: &Workspace, start: &Path) -> Vec<PathBuf> {
     let mut files = vec![start.to_path_buf(), workspace.root.join("Cargo.toml"), workspace.root.join("Cargo.lock")];
+    // Members, path dependencies and `[patch]` paths: their manifests take part in the
+    // resolve. (A workspace without a lock file is never cached: cargo-store refuses it.)
     files.extend(
-        workspace.packages.iter().filter(|package| package.member).map(|package| package.root.join("Cargo.toml")),
+        workspace
+            .packages
+            .iter()
+            .filter(|package| package.source_kind == crate::SourceKind::Path)
+            .map(|package| package.root.join("Cargo.toml")),
     );
     // Cargo reads its configuration from the current directory upwards.
     let current = std::env::current_dir().unwrap_or_default();
@@ -68,7 +78,7 @@ fn inputs(workspace: &Workspace, start: &Path) -> Vec<PathBuf> {
 
 /// The manifest cargo would start from: the given one, or the nearest `Cargo.toml` above the
 /// current directory.
-fn start_manifest(manifest_path: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn start_manifest(manifest_path: Option<&Path>) -> Option<PathBuf> {
     match manifest_path {
         Some(path) => std::path::absolute(path).ok(),
         None => {

@@ -16,6 +16,45 @@ pub enum Error {
         /// What cargo said.
         message: String,
     },
+    /// `Cargo.lock` no longer matches the manifests: reading the workspace would resolve it
+    /// again and rewrite the lock file, which cargo-store never does.
+    #[error(
+        "`{lock}` is out of date with the dependencies of `{manifest}`, and cargo-store does not update lock files\nhint: run `cargo build` (or `cargo update --workspace`) in `{directory}` to update it, then run the command again"
+    )]
+    LockOutdated {
+        /// The manifest cargo was asked about.
+        manifest: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// The workspace root, where the lock file is.
+        directory: PathBuf,
+    },
+    /// The workspace has no `Cargo.lock`: reading it would create one, which cargo-store never
+    /// does (a repository may commit none on purpose).
+    #[error(
+        "there is no lock file `{lock}` for `{manifest}`, and cargo-store does not create lock files\nhint: run `cargo build` (or `cargo generate-lockfile`) in `{directory}` first, then run the command again"
+    )]
+    LockMissing {
+        /// The manifest cargo was asked about.
+        manifest: PathBuf,
+        /// Where the lock file would be.
+        lock: PathBuf,
+        /// The workspace root.
+        directory: PathBuf,
+    },
+    /// Reading the workspace needs something not on this machine yet (an index, a package, a
+    /// git checkout), and cargo-store never reaches the network.
+    #[error(
+        "reading the workspace of `{manifest}` needs the network, and cargo-store does not use it: {message}\nhint: run `cargo fetch` (or `cargo build`) in `{directory}` first, then run the command again"
+    )]
+    Offline {
+        /// The manifest cargo was asked about.
+        manifest: PathBuf,
+        /// Where to run `cargo fetch`.
+        directory: PathBuf,
+        /// What cargo said.
+        message: String,
+    },
     /// `rustc -vV` could not be run or its output was not understood.
     #[error(
         "failed to ask `{rustc}` for its version in `{directory}`: {message}\nhint: check that rustc works here (`rustc -vV`), or set RUSTC"

@@ -86,6 +86,19 @@ impl Toolchain {
         info.outputs.values().filter_map(|output| Toolchain::parse(&output.stdout)).collect()
     }
 
+    /// The first line of `rustc -vV`, e.g. `rustc 1.95.0 (59807616e 2026-04-14)`.
+    pub fn version_line(&self) -> &str {
+        self.verbose_version.lines().next().unwrap_or_default().trim()
+    }
+
+    /// The name rustup installs this toolchain under (`cargo +NAME`) when `rustc -vV` tells it:
+    /// the release of a stable toolchain, e.g. `1.95.0`. `None` for nightly, beta and local
+    /// builds, whose rustup name (a date, a channel, a linked name) it does not tell.
+    pub fn rustup_name(&self) -> Option<&str> {
+        let stable = !self.release.is_empty() && self.release.chars().all(|c| c.is_ascii_digit() || c == '.');
+        stable.then_some(self.release.as_str())
+    }
+
     /// The namespace string stored with every unit, e.g.
     /// `rustc 1.95.0 (59807616e) x86_64-unknown-linux-gnu`.
     pub fn namespace(&self) -> String {
@@ -113,5 +126,9 @@ mod tests {
         let toolchain = Toolchain::parse(text).expect("parse");
         assert_eq!(toolchain.namespace(), "rustc 1.95.0 (59807616e) x86_64-unknown-linux-gnu");
         assert_eq!(Toolchain::parse("garbage"), None);
+        assert_eq!(toolchain.version_line(), "rustc 1.95.0 (59807616e 2026-04-14)");
+        assert_eq!(toolchain.rustup_name(), Some("1.95.0"));
+        let nightly = text.replace("release: 1.95.0", "release: 1.97.0-nightly");
+        assert_eq!(Toolchain::parse(&nightly).expect("parse").rustup_name(), None);
     }
 }

@@ -1,6 +1,24 @@
 //! The workspace as `cargo metadata` describes it: where it builds, and which packages it uses.
+//!
+//! # Read, never resolve
+//! cargo-store writes nothing in a workspace outside its target directory and never reaches
+//! the network, yet a plain `cargo metadata` does both when `Cargo.toml` and `Cargo.lock`
+//! disagree: it resolves again (downloading an index if needed) and rewrites the lock file, or
+//! creates one where a repository commits none. So it runs with `--locked --offline`, and the
+//! errors cargo 1.95 then gives are turned into ours ([`Error::LockOutdated`],
+//! [`Error::LockMissing`], [`Error::Offline`]), each saying what to run first:
+//! - lock out of date: `error: cannot update the lock file <path> because --locked was passed
+//!   to prevent this` (after a `Locking N packages` line), exit 101, lock untouched;
+//! - no lock: `error: cannot create the lock file <path> because --locked was passed to
+//!   prevent this`, exit 101, nothing created;
+//! - lock fine: the metadata, nothing written.
+//!
+//! # One path per directory
+//! Cargo prints the target and build directories as configured, joined to the directory the
+//! setting came from but not normalized (`CARGO_TARGET_DIR=../t` gives `/w/a/../t`). The store
+//! registers a root per path, so both are normalized here ([`normalize_directory`]).
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use cargo_metadata::MetadataCommand;
 
@@ -82,6 +100,8 @@ impl Workspace {
     /// directory). `target_directory` overrides the target directory as `--target-dir` would.
     pub fn load(manifest_path: Option<&Path>, target_directory: Option<&Path>) -> crate::Result<Workspace> {
         let mut command = MetadataCommand::new();
+        // See the module docs: read the lock file as it is, and never download.
+        command.other_options(vec!["--locked".to_owned(), "--offline".to_owned()]);
         // Without this, cargo rewrites the target directory's `.rustc_info.json` with the
         // toolchain it runs now, erasing the record of the toolchain that built the units
         // (see `eligibility`), and a checkout would write into a target it only reads.
@@ -93,19 +113,13 @@ impl Workspace {
             let directory = std::path::absolute(directory).unwrap_or_else(|_| directory.to_path_buf());
             command.env("CARGO_TARGET_DIR", directory);
         }
-        let shown = manifest_path.map(Path::to_path_buf).or_else(|| std::env::current_dir().ok()).unwrap_or_default();
-        let metadata = command.exec().map_err(|error| Error::Metadata {
-            manifest: shown,
-            message: match error {
-                // Cargo's own `error: ` prefix would read as a second error.
-                cargo_metadata::Error::CargoMetadata { stderr } => stderr
-                    .trim()
-                    .lines()
-                    .map(|line| line.strip_prefix("error: ").unwrap_or(line))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                other => other.to_string(),
-            },
+        let shown = crate::cache::start_manifest(manifest_path)
+            .or_else(|| manifest_path.map(Path::to_path_buf))
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
+        let metadata = command.exec().map_err(|error| match error {
+            cargo_metadata::Error::CargoMetadata { stderr } => metadata_error(shown, &stderr),
+            other => Error::Metadata { manifest: shown, message: other.to_string() },
         })?;
         let members: std::collections::HashSet<_> = metadata.workspace_members.iter().collect();
         let index: std::collections::HashMap<_, _> =
@@ -131,12 +145,12 @@ impl Workspace {
                 }
             })
             .collect();
-        let target_directory = metadata.target_directory.into_std_path_buf();
+        let target_directory = normalize_directory(metadata.target_directory.as_std_path());
         Ok(Workspace {
             root: metadata.workspace_root.into_std_path_buf(),
             build_directory: metadata
                 .build_directory
-                .map(|directory| directory.into_std_path_buf())
+                .map(|directory| normalize_directory(directory.as_std_path()))
                 .unwrap_or_else(|| target_directory.clone()),
             target_directory,
             packages,
@@ -144,9 +158,122 @@ impl Workspace {
     }
 }
 
+/// Our error for what `cargo metadata --locked --offline` printed on stderr about the
+/// workspace of `manifest` (see the module docs for what cargo says).
+fn metadata_error(manifest: PathBuf, stderr: &str) -> Error {
+    // Cargo's own `error: ` prefix would read as a second error.
+    let lines: Vec<&str> =
+        stderr.trim().lines().map(|line| line.trim_start().strip_prefix("error: ").unwrap_or(line)).collect();
+    let workspace_lock = || manifest.parent().map(|directory| directory.join("Cargo.lock")).unwrap_or_default();
+    // `cannot update the lock file <path> because --locked ...` (cargo 1.95), or `the lock file
+    // <path> needs to be updated but --locked ...` (older cargo).
+    if let Some(line) = lines.iter().find(|line| line.contains("lock file") && line.contains("--locked")) {
+        let lock = line
+            .split_once("lock file ")
+            .and_then(|(_, rest)| rest.split_once(" because").or_else(|| rest.split_once(" needs")))
+            .map(|(path, _)| PathBuf::from(path))
+            .filter(|path| path.is_absolute())
+            .unwrap_or_else(workspace_lock);
+        let directory = lock.parent().map(Path::to_path_buf).unwrap_or_default();
+        return if line.contains("cannot create") || !lock.exists() {
+            Error::LockMissing { manifest, lock, directory }
+        } else {
+            Error::LockOutdated { manifest, lock, directory }
+        };
+    }
+    let message = lines.join("\n");
+    if message.contains("--offline") || message.contains("offline mode") {
+        let directory = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+        // Cargo's reminder that offline mode was asked for: cargo-store asked, not the user.
+        let message = lines.iter().filter(|line| !line.starts_with("As a reminder")).copied().collect::<Vec<_>>();
+        return Error::Offline { manifest, directory, message: message.join("\n") };
+    }
+    Error::Metadata { manifest, message }
+}
+
+/// `path` made absolute (against the current directory), with `.` and `..` resolved, so that
+/// every spelling of one directory gives one path: the longest leading part that exists is
+/// canonicalized (a `..` after a symbolic link goes where the kernel goes), the rest, which
+/// does not exist and so holds no link, is normalized lexically.
+pub fn normalize_directory(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    for existing in absolute.ancestors() {
+        let Ok(mut normalized) = existing.canonicalize() else { continue };
+        let rest = absolute.strip_prefix(existing).unwrap_or(Path::new(""));
+        for component in rest.components() {
+            match component {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    normalized.pop();
+                }
+                other => normalized.push(other),
+            }
+        }
+        return normalized;
+    }
+    absolute
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_spelling_of_a_directory_normalizes_to_one_path() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let root = directory.path().canonicalize().expect("canonicalize");
+        std::fs::create_dir_all(root.join("a/b")).expect("create a/b");
+        std::os::unix::fs::symlink(root.join("a/b"), root.join("link")).expect("symlink");
+        // Existing directories, through `..`, `.` and a symbolic link.
+        assert_eq!(normalize_directory(&root.join("a/b/../b/./")), root.join("a/b"));
+        assert_eq!(normalize_directory(&root.join("link")), root.join("a/b"));
+        assert_eq!(normalize_directory(&root.join("link/..")), root.join("a"));
+        // Directories that do not exist yet.
+        assert_eq!(normalize_directory(&root.join("a/../t")), root.join("t"));
+        assert_eq!(normalize_directory(&root.join("new/./x/../t")), root.join("new/t"));
+        assert_eq!(normalize_directory(&root.join("link/new/..")), root.join("a/b"));
+    }
+
+    #[test]
+    fn cargos_lock_file_errors_become_ours() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let root = directory.path().canonicalize().expect("canonicalize");
+        let manifest = root.join("Cargo.toml");
+        let lock = root.join("Cargo.lock");
+        let help = "help: to generate the lock file without accessing the network, remove the --locked flag and use --offline instead.";
+        let missing = format!(
+            "error: cannot create the lock file {} because --locked was passed to prevent this\n{help}\n",
+            lock.display()
+        );
+        let error = metadata_error(manifest.clone(), &missing);
+        assert!(
+            matches!(&error, Error::LockMissing { lock: path, directory, .. } if *path == lock && *directory == root),
+            "{error:?}"
+        );
+        let text = error.to_string();
+        assert!(text.contains(&format!("`{}`", lock.display())) && text.contains("\nhint: "), "{text}");
+        assert!(!text.contains("--locked"), "the user passed no --locked: {text}");
+
+        std::fs::write(&lock, "version = 4\n").expect("write the lock");
+        let outdated = format!(
+            "    Locking 1 package to latest compatible version\nerror: cannot update the lock file {} because --locked was passed to prevent this\n{help}\n",
+            lock.display()
+        );
+        let error = metadata_error(manifest.clone(), &outdated);
+        assert!(matches!(&error, Error::LockOutdated { lock: path, .. } if *path == lock), "{error:?}");
+        assert!(error.to_string().contains("does not update lock files"), "{error}");
+
+        let offline = "error: no matching package named `serde` found\nlocation searched: crates.io index\nAs a reminder, you're using offline mode (--offline) which can sometimes cause surprising resolution failures, if this error is too confusing you may wish to retry without `--offline`.";
+        let error = metadata_error(manifest.clone(), offline);
+        assert!(matches!(&error, Error::Offline { .. }), "{error:?}");
+        assert!(error.to_string().contains("no matching package named `serde` found"), "{error}");
+        assert!(!error.to_string().contains("As a reminder"), "{error}");
+
+        let other = metadata_error(manifest, "error: failed to parse manifest at `/x/Cargo.toml`");
+        assert!(
+            matches!(&other, Error::Metadata { message, .. } if message == "failed to parse manifest at `/x/Cargo.toml`")
+        );
+    }
 
     #[test]
     fn source_kinds() {

@@ -111,12 +111,27 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
             report.files_present,
         );
     }
+    if report.units_retimed > 0 {
+        println!(
+            "  {} placed as copies with later mtimes: a dependency here is newer than their stored copy (`cargo store ingest` after the build heals the store)",
+            count(report.units_retimed, "unit")
+        );
+    }
     if report.units_present > 0 {
         println!("  {} already there", count(report.units_present, "unit"));
     }
+    if report.units_built_here > 0 {
+        println!("  {} built here by cargo already (left alone)", count(report.units_built_here, "unit"));
+    }
+    if report.units_other_variants > 0 {
+        println!(
+            "  {} of other variants left out: this repository's other worktrees build other ones",
+            count(report.units_other_variants, "stored unit")
+        );
+    }
     if report.units_skipped > 0 {
         println!(
-            "  {} skipped (conflicting files, damaged objects, or their dependents)",
+            "  {} left out (a conflicting file, a damaged object, a unit here that cargo rebuilds, or their dependents)",
             count(report.units_skipped, "unit")
         );
     }
@@ -125,6 +140,16 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
     }
     if report.conflicts.len() > 10 {
         println!("  ... and {} more conflicts", report.conflicts.len() - 10);
+    }
+    if !report.other_toolchains.is_empty() {
+        crate::output::message(
+            "hint",
+            &format!(
+                "the store has units of this workspace's packages only for {}; this workspace builds with {} (see `rustup show` and rust-toolchain.toml): build and ingest with this toolchain, or check out with the other one (`cargo +TOOLCHAIN store checkout`)",
+                report.other_toolchains.join(", "),
+                report.toolchain
+            ),
+        );
     }
     if !report.explanations.is_empty() {
         let width = report.explanations.iter().map(|explanation| explanation.package.len()).max().unwrap_or(0);
