@@ -32,6 +32,7 @@ struct VerifyReport {
 struct Problem {
     kind: String,
     path: PathBuf,
+    detail: String,
     repaired: bool,
 }
 
@@ -213,4 +214,31 @@ fn a_lost_index_is_rebuilt_from_the_manifests() {
     let build = fixture.build(&worktree_b, BuildMode::LEGACY_DEV);
     build.assert_dependencies_fresh("build from a rebuilt index");
     assert_eq!(build.run_app(), EXPECTED_OUTPUT);
+}
+
+/// An object damaged through a hard link is damaged in every worktree that shares its inode:
+/// verify names those files, so the user can delete them and build again.
+#[test]
+fn a_damaged_hard_linked_object_names_the_worktree_files_that_share_it() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    fixture.checkout(&worktree_b, &[]);
+    let rlib_a = rlib_of(&worktree_a, "mid");
+    let rlib_b = rlib_of(&worktree_b, "mid");
+    let object = find_object(&fixture.store(), &fs::read(&rlib_a).expect("read the rlib"));
+    // Damaged in place without a change of size or mtime: only a full verify sees it.
+    let modified = fs::metadata(&object).expect("stat").modified().expect("mtime");
+    damage(&rlib_b);
+    fs::File::options().write(true).open(&object).expect("open").set_modified(modified).expect("keep the mtime");
+
+    let (report, output) = verify(&fixture, &["--full"]);
+    assert_eq!(output.status.code(), Some(1), "{report:#?}");
+    let problem = report.problems.iter().find(|problem| problem.path == object).expect("the damaged object");
+    for file in [&rlib_a, &rlib_b] {
+        assert!(problem.detail.contains(&file.display().to_string()), "{file:?} not named: {report:#?}");
+    }
+    assert!(problem.detail.contains("delete those files"), "{report:#?}");
 }

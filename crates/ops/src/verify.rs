@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -136,9 +137,18 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
             }
             Finding::Missing => "the file is missing".to_owned(),
             Finding::Damaged(detail) => {
+                let shared = sharing_inode(&transaction, *row, &path)?;
                 let moved = quarantine(&root, &path)?;
                 report.quarantined.push(moved.clone());
-                format!("{detail}; moved to `{}`", moved.display())
+                let mut detail = format!("{detail}; moved to `{}`", moved.display());
+                if !shared.is_empty() {
+                    let files: Vec<String> = shared.iter().map(|file| format!("`{}`", file.display())).collect();
+                    detail.push_str(&format!(
+                        "; the same damaged file is hard-linked into worktrees as {}: delete those files, then run `cargo build` there (or `cargo store checkout` once the object is restored)",
+                        files.join(", ")
+                    ));
+                }
+                detail
             }
         };
         let mut problem = Problem { kind: "damaged-object".to_owned(), path: path.clone(), detail, repaired: false };
@@ -252,6 +262,27 @@ fn examine(objects: &Objects, record: &ObjectRecord, full: bool) -> (Finding, u6
         Ok(_) => (Finding::Damaged("its bytes do not match its hash".to_owned()), current.size),
         Err(error) => (Finding::Damaged(format!("cannot be hashed: {error}")), 0),
     }
+}
+
+/// The files of registered build directories that are the object file at `path` itself (the
+/// same inode, through a hard link): damaged with it.
+fn sharing_inode(
+    transaction: &cargo_store_cas::IndexTransaction<'_>,
+    row: i64,
+    path: &Path,
+) -> crate::Result<Vec<PathBuf>> {
+    let Ok(object) = fs::symlink_metadata(path) else { return Ok(Vec::new()) };
+    if object.nlink() < 2 {
+        return Ok(Vec::new());
+    }
+    Ok(transaction
+        .object_copies(row)?
+        .into_iter()
+        .map(|copy| copy.path)
+        .filter(|copy| {
+            fs::symlink_metadata(copy).is_ok_and(|found| found.dev() == object.dev() && found.ino() == object.ino())
+        })
+        .collect())
 }
 
 /// Moves a damaged object file to `quarantine/`, keeping it for inspection.
