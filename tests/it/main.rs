@@ -15,6 +15,7 @@ mod fixture;
 mod gc;
 mod help;
 mod hook;
+mod lockfile;
 mod many_projects;
 mod reports;
 mod safety;
