@@ -81,7 +81,11 @@ fn doctor_in_worktree(fixture: &Fixture, store: &Path) -> Command {
 /// Creates the store at `store`, as any command does on first use.
 fn create_store(fixture: &Fixture, store: &Path) {
     let mut command = fixture.cargo_store();
-    command.env("CARGO_STORE_DIR", store).args(["status", "--json"]);
+    // Read-only commands never create a store; a checkout (of nothing yet) does.
+    command
+        .env("CARGO_STORE_DIR", store)
+        .args(["checkout", "--quiet", "--manifest-path"])
+        .arg(fixture.worktree_a().join("Cargo.toml"));
     let output = command.output().unwrap_or_else(|error| panic!("cannot start `{}`: {error}", describe(&command)));
     assert!(output.status.success(), "`{}` failed\n{}", describe(&command), printed(&output));
 }

@@ -119,6 +119,8 @@ fn concurrent_commands_all_succeed_and_leave_a_consistent_store() {
     for built in worktrees.iter().filter(|worktree| worktree.built) {
         fixture.build(&built.path, built.mode);
     }
+    // gc and status need a store: the first ingest makes it.
+    fixture.ingest(&fixture.worktree_a());
 
     let counts: BTreeMap<Operation, AtomicU64> =
         Operation::WEIGHTED.iter().map(|&(operation, _)| (operation, AtomicU64::new(0))).collect();

@@ -484,16 +484,18 @@ impl<'a> Plan<'a> {
             let kind = UnitKind::from_name(&unit.kind).unwrap_or(UnitKind::Library);
             let dependencies: Vec<usize> =
                 unit.dependencies.iter().filter_map(|dependency| index_of.get(dependency).copied()).collect();
-            if verdicts[index].is_none() || matches!(verdicts[index], Some(Verdict::Present | Verdict::BuiltHere)) {
-                if dependencies.iter().any(|&dependency| matches!(verdicts[dependency], Some(Verdict::Left(_)))) {
-                    if verdicts[index].is_none() {
-                        verdicts[index] = Some(Verdict::Left(Reason::Dependency));
-                    } else {
-                        // Here already, over a dependency that is not: cargo rebuilds both.
-                        verdicts[index] = Some(Verdict::Left(Reason::Stale));
-                    }
+            let blocked = dependencies.iter().any(|&dependency| matches!(verdicts[dependency], Some(Verdict::Left(_))));
+            match verdicts[index] {
+                None if blocked => {
+                    verdicts[index] = Some(Verdict::Left(Reason::Dependency));
                     continue;
                 }
+                // Here already, over a dependency that is not: cargo rebuilds both.
+                Some(Verdict::Present | Verdict::BuiltHere) if blocked => {
+                    verdicts[index] = Some(Verdict::Left(Reason::Stale));
+                    continue;
+                }
+                _ => {}
             }
             let stored = Times::of(kind, unit.files.iter().map(|file| (file.path(), file.class, file.modified_ns)));
             let lag = |times: &Times| {

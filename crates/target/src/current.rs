@@ -14,6 +14,9 @@ use std::path::Path;
 use crate::eligibility::{Eligibility, SkipReason};
 use crate::{Layout, Scan};
 
+/// A workspace target in one place: place, layout, package name, fingerprint target name.
+type Target<'a> = (&'a Path, Layout, &'a str, &'a str);
+
 /// For every unit of `scan`, whether the newest build of some workspace target uses it.
 pub fn current_units(scan: &Scan, eligibility: &Eligibility) -> Vec<bool> {
     let units = &scan.units;
@@ -25,7 +28,7 @@ pub fn current_units(scan: &Scan, eligibility: &Eligibility) -> Vec<bool> {
     }
     // The newest build of each (place, package, target): binaries, tests and examples from
     // their fingerprints, libraries of workspace members from their units.
-    let mut newest: HashMap<(&Path, Layout, &str, &str), (i64, Vec<usize>)> = HashMap::new();
+    let mut newest: HashMap<Target<'_>, (i64, Vec<usize>)> = HashMap::new();
     let mut offer = |key, finished: i64, dependencies: Vec<usize>| match newest.get(&key) {
         Some((current, _)) if *current >= finished => {}
         _ => {
