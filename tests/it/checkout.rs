@@ -217,3 +217,26 @@ fn checkout_refuses_while_cargo_builds_there() {
     let report = fixture.checkout(&worktree_b, &[]);
     assert_eq!(report.units_placed, ELIGIBLE_UNITS, "{report:#?}");
 }
+
+/// The bytes a dry run announces are the bytes the checkout places, and the bytes `roots`
+/// shows for the worktree: cargo's second name of a build script (a hard link within the unit)
+/// is counted once.
+#[test]
+fn dry_run_checkout_and_roots_count_the_same_bytes() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    let planned = fixture.checkout(&worktree_b, &["--dry-run"]);
+    let placed = fixture.checkout(&worktree_b, &[]);
+    assert!(placed.files_linked_within_units > 0, "{placed:#?}");
+    assert_eq!(planned.bytes, placed.bytes, "{planned:#?}\n{placed:#?}");
+    let roots: crate::reports::RootsReport = crate::support::run_json(fixture.cargo_store().args(["roots", "--json"]));
+    let root = roots
+        .roots
+        .iter()
+        .find(|root| Path::new(&root.path) == worktree_b.join("target"))
+        .unwrap_or_else(|| panic!("B is not a root: {roots:#?}"));
+    assert_eq!(root.bytes, placed.bytes, "{roots:#?}\n{placed:#?}");
+}

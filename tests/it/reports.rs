@@ -215,4 +215,6 @@ pub struct RootEntry {
     pub state: String,
     /// Units it references.
     pub units: u64,
+    /// The bytes of those units, each inode once.
+    pub bytes: u64,
 }

@@ -112,9 +112,11 @@ impl Unit {
         Some(text.trim().to_owned()).filter(|hex| is_unit_hash(hex))
     }
 
-    /// The sum of the sizes of the unit's files.
+    /// The bytes of the unit's files, each inode once: cargo hard-links a build script's
+    /// executable to a second name, which takes no second copy.
     pub fn bytes(&self) -> u64 {
-        self.files.iter().map(|file| file.size).sum()
+        let mut seen = std::collections::HashSet::new();
+        self.files.iter().filter(|file| seen.insert((file.device, file.inode))).map(|file| file.size).sum()
     }
 
     /// The times cargo compares with this unit's dependencies and dependents.
