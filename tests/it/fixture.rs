@@ -146,6 +146,7 @@ impl Fixture {
 
     /// Writes another project at `<root>/<name>`, a git repository of its own that shares
     /// `leaf`, `mid`, `pm` and `native` with worktree A's and adds `top` (on `mid` and `extra`),
+    /// a Windows-only dependency `winonly` and a dev-dependency `devonly`,
     /// with `extra` locked at `extra_version` (`1.0.0` or `1.0.1`): two such projects differ in
     /// one leaf crate of their lock files. Its binary `tool` prints [`PROJECT_OUTPUT`] plus the
     /// patch version of `extra`.
@@ -284,7 +285,7 @@ impl Fixture {
         for (path, contents) in PROJECT_VENDORED_FILES {
             write(&vendor.join(path), contents);
         }
-        for name in ["leaf", "mid", "pm", "native", "extra-1.0.0", "extra-1.0.1", "top"] {
+        for name in ["leaf", "mid", "pm", "native", "extra-1.0.0", "extra-1.0.1", "top", "winonly", "devonly"] {
             write(&vendor.join(name).join(".cargo-checksum.json"), r#"{"files":{},"package":null}"#);
         }
     }
@@ -566,7 +567,11 @@ const VENDORED_FILES: [(&str, &str); 10] = [
 ];
 
 /// The crates only the projects of [`Fixture::add_project`] use.
-const PROJECT_VENDORED_FILES: [(&str, &str); 6] = [
+const PROJECT_VENDORED_FILES: [(&str, &str); 10] = [
+    ("winonly/Cargo.toml", "[package]\nname = \"winonly\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
+    ("winonly/src/lib.rs", "pub fn winonly() {}\n"),
+    ("devonly/Cargo.toml", "[package]\nname = \"devonly\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
+    ("devonly/src/lib.rs", "pub fn devonly() {}\n"),
     ("extra-1.0.0/Cargo.toml", "[package]\nname = \"extra\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
     ("extra-1.0.0/src/lib.rs", "pub fn extra() -> u32 {\n    0\n}\n"),
     ("extra-1.0.1/Cargo.toml", "[package]\nname = \"extra\"\nversion = \"1.0.1\"\nedition = \"2021\"\n"),
@@ -588,7 +593,9 @@ pub const PROJECT_DEPENDENCIES: [&str; 6] = ["extra", "leaf", "mid", "native", "
 
 const PROJECT_MANIFEST: &str = "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
                                 [dependencies]\ntop = \"1.0.0\"\npm = \"1.0.0\"\nnative = \"1.0.0\"\n\
-                                extra = \"=@EXTRA@\"\n";
+                                extra = \"=@EXTRA@\"\n\n\
+                                [target.'cfg(windows)'.dependencies]\nwinonly = \"1.0.0\"\n\n\
+                                [dev-dependencies]\ndevonly = \"1.0.0\"\n";
 
 const PROJECT_MAIN: &str = "fn main() {\n    println!(\"{}\", top::top() + pm::answer!() + native::native());\n}\n";
 

@@ -155,3 +155,35 @@ fn checkout_places_the_variants_this_repository_builds() {
     build.env("RUSTFLAGS", "--cfg=cargo_store_variant");
     crate::fixture::Build::run(&mut build).assert_dependencies_fresh("other-b");
 }
+
+/// `--explain` tells the packages a build here never compiles from the ones it lacks.
+#[test]
+fn explain_tells_other_platforms_and_dev_dependencies_from_missing_units() {
+    let (fixture, older, _newer) = two_projects();
+    fixture.ingest(&older);
+    let worktree = fixture.add_worktree_of(&older, "older-2");
+    let report: serde_json::Value = crate::support::run_json(
+        fixture
+            .cargo_store()
+            .args(["checkout", "--dry-run", "--explain", "--json", "--manifest-path"])
+            .arg(worktree.join("Cargo.toml")),
+    );
+    let verdict = |name: &str| -> String {
+        report["explanations"]
+            .as_array()
+            .expect("explanations")
+            .iter()
+            .find(|explanation| {
+                explanation["package"].as_str().is_some_and(|package| package.starts_with(&format!("{name} ")))
+            })
+            .and_then(|explanation| explanation["verdict"].as_str())
+            .unwrap_or_else(|| panic!("no explanation for {name}: {report:#}"))
+            .to_owned()
+    };
+    assert_eq!(verdict("winonly"), "other-platform", "{report:#}");
+    assert_eq!(verdict("devonly"), "dev-only", "{report:#}");
+    for package in PROJECT_DEPENDENCIES {
+        assert_eq!(verdict(package), "placed", "{package}: {report:#}");
+    }
+    assert_eq!(verdict("tool"), "workspace-member", "{report:#}");
+}

@@ -75,8 +75,8 @@ pub struct Explanation {
     /// Its source; `None` for path packages.
     pub source: Option<String>,
     /// `placed`, `present`, `built-here`, `skipped`, `not-stored`, `other-toolchain`,
-    /// `other-dependency-versions`, `workspace-member`, `path-source`,
-    /// `vendored-in-workspace` or `depends-on-path-source`.
+    /// `other-dependency-versions`, `other-platform`, `dev-only`, `workspace-member`,
+    /// `path-source`, `vendored-in-workspace` or `depends-on-path-source`.
     pub verdict: String,
     /// The reason in a sentence.
     pub detail: String,
@@ -158,7 +158,8 @@ pub fn checkout_with_progress(
     let start = Instant::now();
     let workspace =
         load_workspace(&options.store, options.manifest_path.as_deref(), options.target_directory.as_deref())?;
-    let namespace = Toolchain::detect(&workspace.root)?.namespace();
+    let toolchain = Toolchain::detect(&workspace.root)?;
+    let namespace = toolchain.namespace();
     let packages = storable_packages(&workspace);
     let build_directory = workspace.build_directory.clone();
     let mut report = CheckoutReport {
@@ -253,6 +254,8 @@ pub fn checkout_with_progress(
     report.warnings = plan.warnings.clone();
     report.files_present = plan.files.iter().filter(|file| matches!(file.action, Action::Keep)).count() as u64;
     if options.explain {
+        context.built = workspace.built_on(&toolchain.host, &Toolchain::host_cfg(&workspace.root)?);
+        context.host = toolchain.host.clone();
         report.explanations = explain(&workspace, &namespace, &plan, &context);
     }
     if options.dry_run {
@@ -701,6 +704,11 @@ struct ExplainContext {
     other_variants: BTreeMap<PackageKey, u64>,
     /// Whether other worktrees of this repository said which variants they use.
     preferred: bool,
+    /// Per package of the workspace, whether `cargo build` compiles it on this host (`None`:
+    /// only tests, examples or benches use it); see `Workspace::built_on`.
+    built: Vec<Option<bool>>,
+    /// The host's target triple.
+    host: String,
 }
 
 /// Why each package of the workspace was placed or not.
@@ -744,7 +752,19 @@ fn explain(workspace: &Workspace, namespace: &str, plan: &Plan<'_>, context: &Ex
                     "it depends on a package built in the worktree, so it is built there too".to_owned(),
                 )
             } else {
-                package_verdict(package, namespace, plan, context)
+                let verdict = package_verdict(package, namespace, plan, context);
+                match (verdict.0, context.built.get(index).copied().flatten()) {
+                    ("not-stored", Some(false)) => (
+                        "other-platform",
+                        format!("never built on this host ({}): only other platforms use it", context.host),
+                    ),
+                    ("not-stored", None) if context.built.get(index).is_some() => (
+                        "dev-only",
+                        "only tests, examples or benches use it: `cargo build` does not build it, `cargo test` does"
+                            .to_owned(),
+                    ),
+                    _ => verdict,
+                }
             };
             Explanation {
                 package: package.id.to_string(),

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::Workspace;
 
 // 3: target and build directories normalized (see `normalize_directory`).
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// The environment variables that change where cargo builds or what it reads. (Not
 /// `CARGO_NET_OFFLINE`: cargo-store always reads offline.)

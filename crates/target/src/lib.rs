@@ -43,7 +43,7 @@ pub use layout::{Layout, Place, find_places};
 pub use repository::{build_inputs_digest, repository_of};
 pub use toolchain::Toolchain;
 pub use unit::{Build, Scan, Unit, UnitFile, UnitKind, scan};
-pub use workspace::{Package, PackageId, SourceKind, Workspace};
+pub use workspace::{Edge, Package, PackageId, SourceKind, Workspace};
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -41,6 +41,23 @@ impl Toolchain {
             .ok_or_else(|| failure("no `release:` and `host:` lines in its output".to_owned()))
     }
 
+    /// The `cfg` values of the host, as `rustc --print cfg` prints them (`unix`,
+    /// `target_os="linux"`, ...), run like [`Toolchain::detect`] in `directory`.
+    pub fn host_cfg(directory: &Path) -> crate::Result<Vec<String>> {
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+        let failure =
+            |message: String| Error::Toolchain { rustc: rustc.clone(), directory: directory.to_path_buf(), message };
+        let output = Command::new(&rustc)
+            .args(["--print", "cfg"])
+            .current_dir(directory)
+            .output()
+            .map_err(|error| failure(error.to_string()))?;
+        if !output.status.success() {
+            return Err(failure(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect())
+    }
+
     /// Parses the output of `rustc -vV`.
     pub fn parse(verbose_version: &str) -> Option<Toolchain> {
         let field = |name: &str| {

@@ -79,6 +79,22 @@ pub struct Package {
     pub member: bool,
     /// Its dependencies (of every kind), as indices into [`Workspace::packages`].
     pub dependencies: Vec<usize>,
+    /// How it depends on each of them: for which builds and on which platforms.
+    #[serde(default)]
+    pub edges: Vec<Edge>,
+}
+
+/// How a package depends on another one.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Edge {
+    /// The dependency, as an index into [`Workspace::packages`].
+    pub package: usize,
+    /// Whether only tests, examples and benches use it (`[dev-dependencies]`): `cargo build`
+    /// does not build it.
+    pub dev_only: bool,
+    /// The platforms (`cfg(...)` expressions or target triples) it is limited to; empty when
+    /// it is used on every platform.
+    pub platforms: Vec<String>,
 }
 
 /// A Cargo workspace and the directories it builds into.
@@ -96,6 +112,45 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// For every package, whether `cargo build` of the workspace's members on `host` (a target
+    /// triple, with the `cfg` values `rustc --print cfg` prints for it) compiles it: reached
+    /// from a member through dependencies that are not dev-only and not limited to other
+    /// platforms. `None` for a package only tests, examples or benches reach; the other
+    /// platforms' packages are `Some(false)`.
+    pub fn built_on(&self, host: &str, cfg: &[String]) -> Vec<Option<bool>> {
+        use cargo_metadata::cargo_platform::{Cfg, Platform};
+        let cfg: Vec<Cfg> = cfg.iter().filter_map(|line| line.parse().ok()).collect();
+        let applies = |edge: &Edge| {
+            edge.platforms.is_empty()
+                || edge
+                    .platforms
+                    .iter()
+                    .any(|platform| platform.parse::<Platform>().map_or(true, |platform| platform.matches(host, &cfg)))
+        };
+        // Some(true): built by `cargo build`; None: by tests only; Some(false): not here.
+        let mut reached: Vec<Option<bool>> = vec![Some(false); self.packages.len()];
+        let mut stack: Vec<(usize, bool)> = self
+            .packages
+            .iter()
+            .enumerate()
+            .filter(|(_, package)| package.member)
+            .map(|(index, _)| (index, true))
+            .collect();
+        while let Some((index, built)) = stack.pop() {
+            let state = if built { Some(true) } else { None };
+            match (reached[index], state) {
+                (Some(true), _) | (None, None) => continue,
+                _ => reached[index] = state,
+            }
+            for edge in self.packages[index].edges.iter().filter(|edge| applies(edge)) {
+                // A dev-dependency of a member is built by its tests, not by `cargo build`.
+                let member_dev = edge.dev_only && self.packages[index].member;
+                stack.push((edge.package, built && !member_dev));
+            }
+        }
+        reached
+    }
+
     /// Asks `cargo metadata` about the workspace of `manifest_path` (or of the current
     /// directory). `target_directory` overrides the target directory as `--target-dir` would.
     pub fn load(manifest_path: Option<&Path>, target_directory: Option<&Path>) -> crate::Result<Workspace> {
@@ -130,6 +185,31 @@ impl Workspace {
             .flat_map(|resolve| &resolve.nodes)
             .map(|node| (&node.id, node.dependencies.iter().filter_map(|id| index.get(id).copied()).collect()))
             .collect();
+        let edges: std::collections::HashMap<_, Vec<Edge>> = metadata
+            .resolve
+            .iter()
+            .flat_map(|resolve| &resolve.nodes)
+            .map(|node| {
+                let edges = node
+                    .deps
+                    .iter()
+                    .filter_map(|dependency| {
+                        let package = *index.get(&dependency.pkg)?;
+                        let kinds = &dependency.dep_kinds;
+                        let dev_only = !kinds.is_empty()
+                            && kinds.iter().all(|kind| kind.kind == cargo_metadata::DependencyKind::Development);
+                        // Limited to some platforms only if every way it is used is limited.
+                        let platforms = if kinds.iter().all(|kind| kind.target.is_some()) {
+                            kinds.iter().filter_map(|kind| kind.target.as_ref()).map(ToString::to_string).collect()
+                        } else {
+                            Vec::new()
+                        };
+                        Some(Edge { package, dev_only, platforms })
+                    })
+                    .collect();
+                (&node.id, edges)
+            })
+            .collect();
         let packages = metadata
             .packages
             .iter()
@@ -142,6 +222,7 @@ impl Workspace {
                     root: manifest.parent().unwrap_or(manifest).to_path_buf(),
                     member: members.contains(&package.id),
                     dependencies: dependencies.get(&package.id).cloned().unwrap_or_default(),
+                    edges: edges.get(&package.id).cloned().unwrap_or_default(),
                 }
             })
             .collect();
