@@ -300,33 +300,11 @@ fn ingest_before_any_build_fails_and_says_to_build_first() {
     unchanged.assert_all(&fixture, &fixture.store(), "ingest in a worktree never built");
 }
 
-/// `rustc` as another toolchain would describe itself: the real compiler does the work, but
-/// `rustc -vV` reports another commit, so cargo files every unit under another rustc hash.
-const OTHER_TOOLCHAIN_RUSTC: &str = r#"#!/bin/sh
-if [ "$#" -eq 1 ] && [ "$1" = "-vV" ]; then
-    "@RUSTC@" -vV | sed -e '1s/$/ other-toolchain/' \
-        -e 's/^commit-hash: .*/commit-hash: 0123456789abcdef0123456789abcdef01234567/'
-    exit
-fi
-exec "@RUSTC@" "$@"
-"#;
-
 #[test]
 fn units_of_another_toolchain_are_skipped_and_nothing_is_stored() {
     let fixture = Fixture::new();
     let worktree_a = fixture.worktree_a();
-    let sysroot =
-        run(fixture.isolate(&mut Command::new("rustc")).current_dir(&worktree_a).args(["--print", "sysroot"]));
-    let real_rustc = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim()).join("bin/rustc");
-    assert!(real_rustc.is_file(), "no rustc at {}", real_rustc.display());
-    let wrapper = fixture.root().join("other-toolchain/rustc");
-    fs::create_dir_all(wrapper.parent().expect("parent")).expect("create the wrapper's directory");
-    let script = OTHER_TOOLCHAIN_RUSTC.replace("@RUSTC@", real_rustc.to_str().expect("UTF-8 sysroot"));
-    fs::write(&wrapper, script).expect("write the wrapper");
-    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).expect("make the wrapper executable");
-    let other = run(Command::new(&wrapper).arg("-vV"));
-    let real = run(Command::new(&real_rustc).arg("-vV"));
-    assert_ne!(other.stdout, real.stdout, "the wrapper describes itself as the real rustc");
+    let wrapper = fixture.other_toolchain_rustc();
 
     let mut command = fixture.build_command(&worktree_a, BuildMode::LEGACY_DEV);
     command.env("RUSTC", &wrapper);

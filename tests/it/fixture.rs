@@ -164,6 +164,25 @@ impl Fixture {
         project
     }
 
+    /// Writes a `rustc` that describes itself as another toolchain (the real compiler does the
+    /// work, but `rustc -vV` reports another commit, so cargo files every unit it builds under
+    /// another rustc hash) and returns its path, for `RUSTC`.
+    pub fn other_toolchain_rustc(&self) -> PathBuf {
+        let sysroot =
+            run(self.isolate(&mut Command::new("rustc")).current_dir(&self.root).args(["--print", "sysroot"]));
+        let real_rustc = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim()).join("bin/rustc");
+        assert!(real_rustc.is_file(), "no rustc at {}", real_rustc.display());
+        let wrapper = self.root.join("other-toolchain/rustc");
+        let script = OTHER_TOOLCHAIN_RUSTC.replace("@RUSTC@", real_rustc.to_str().expect("UTF-8 sysroot"));
+        write(&wrapper, &script);
+        fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("make the wrapper executable");
+        let other = run(Command::new(&wrapper).arg("-vV"));
+        let real = run(Command::new(&real_rustc).arg("-vV"));
+        assert_ne!(other.stdout, real.stdout, "the wrapper describes itself as the real rustc");
+        wrapper
+    }
+
     /// Adds a worktree of the repository at `repository` at `<root>/<name>`.
     pub fn add_worktree_of(&self, repository: &Path, name: &str) -> PathBuf {
         let worktree = self.root.join(name);
@@ -565,6 +584,16 @@ const VENDORED_FILES: [(&str, &str); 10] = [
          pub fn native() -> u32 {\n    let seven = unsafe { seven() };\n    seven + BONUS\n}\n",
     ),
 ];
+
+/// See [`Fixture::other_toolchain_rustc`].
+const OTHER_TOOLCHAIN_RUSTC: &str = r#"#!/bin/sh
+if [ "$#" -eq 1 ] && [ "$1" = "-vV" ]; then
+    "@RUSTC@" -vV | sed -e '1s/$/ other-toolchain/' \
+        -e 's/^commit-hash: .*/commit-hash: 0123456789abcdef0123456789abcdef01234567/'
+    exit
+fi
+exec "@RUSTC@" "$@"
+"#;
 
 /// The crates only the projects of [`Fixture::add_project`] use.
 const PROJECT_VENDORED_FILES: [(&str, &str); 10] = [

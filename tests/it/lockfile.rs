@@ -4,7 +4,6 @@
 //! one target directory is one root, however `--target-dir` or `CARGO_TARGET_DIR` spell it.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -275,29 +274,11 @@ fn one_target_directory_is_one_root_however_it_is_spelled() {
     assert!(first.skipped.iter().any(|group| group.reason == "workspace-member"), "{first:#?}");
 }
 
-/// `rustc` as another toolchain would describe itself (the real compiler does the work), as
-/// in `bad_input`.
-const OTHER_TOOLCHAIN_RUSTC: &str = r#"#!/bin/sh
-if [ "$#" -eq 1 ] && [ "$1" = "-vV" ]; then
-    "@RUSTC@" -vV | sed -e '1s/$/ other-toolchain/' \
-        -e 's/^commit-hash: .*/commit-hash: 0123456789abcdef0123456789abcdef01234567/'
-    exit
-fi
-exec "@RUSTC@" "$@"
-"#;
-
 #[test]
 fn units_of_another_toolchain_name_it_and_say_how_to_store_them() {
     let fixture = Fixture::new();
     let worktree_a = fixture.worktree_a();
-    let sysroot =
-        run(fixture.isolate(&mut Command::new("rustc")).current_dir(&worktree_a).args(["--print", "sysroot"]));
-    let real_rustc = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim()).join("bin/rustc");
-    let wrapper = fixture.root().join("other-toolchain/rustc");
-    fs::create_dir_all(wrapper.parent().expect("parent")).expect("create the wrapper's directory");
-    let script = OTHER_TOOLCHAIN_RUSTC.replace("@RUSTC@", real_rustc.to_str().expect("UTF-8 sysroot"));
-    fs::write(&wrapper, script).expect("write the wrapper");
-    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).expect("make the wrapper executable");
+    let wrapper = fixture.other_toolchain_rustc();
     let mut build = fixture.build_command(&worktree_a, BuildMode::LEGACY_DEV);
     build.env("RUSTC", &wrapper);
     Build::run(&mut build);
