@@ -3,7 +3,8 @@
 
 Usage: benches/store_mix.py PROJECT_DIR... --store DIR [--binary PATH] [--rev REV]
            [--orders worst,best] [--output FILE] [--logs DIR] [--keep-store]
-           [-- CARGO_BUILD_ARGUMENTS...]
+           [--baseline PROJECT_NAME [--repetitions N]] [-- CARGO_BUILD_ARGUMENTS...]
+       benches/store_mix.py --tables FILE   (the tables of an earlier run's JSON file)
 
 Each PROJECT_DIR is a git repository of a Cargo project built in place with
 CARGO_BUILD_ARGUMENTS (default `--locked`), at different times: projects that share dependency
@@ -21,15 +22,28 @@ best), in one run:
   directory), and the worktree is removed.
 
 Printed, and written as JSON (default: store_mix.json beside DIR): the checkout's units and bytes
-placed; the dependency units the build used (compiler artifacts of non-path packages, plus their
-build-script runs), how many of them checkout had placed; the dependency artifacts fresh and
+placed, and its units retimed, left out as other variants and built here (`-` where the binary
+does not report them); the dependency units the build used (compiler artifacts of non-path
+packages, plus their build-script runs), how many of them checkout had placed, and the units it
+placed that the build did not use, by name and bytes (from the `.fingerprint/NAME-HASH` and
+`-HASH` names in the build directory after checkout); the dependency artifacts fresh and
 recompiled, the build-script runs rerun and the build time; and the fingerprint log's reasons
 for every dependency unit cargo found dirty.
+
+With --baseline PROJECT_NAME (a PROJECT_DIR's directory name), after the last order and with its
+store: N times (default 3), interleaved, `cp -a` and `cp -al` of that project's target directory
+and `cargo store checkout` into a new worktree of it (no build); then in the last of those
+worktrees a no-op checkout and, of the main worktree, a no-op ingest, each run twice and the
+second timed. Medians and spreads are printed and written under "baseline".
 
 The binary is --binary PATH, else CARGO_STORE_BIN, else one built here: `cargo build --release
 --locked` of this repository's working tree (or, with --rev REV, of that commit exported by `git
 archive`) with CARGO_TARGET_DIR=cargo-store-target beside the first project (or
---cargo-store-target-dir DIR), so this repository's own target directory is untouched.
+--cargo-store-target-dir DIR), so this repository's own target directory is untouched. The
+export goes to DIR-source-COMMIT beside that target directory DIR, extracted afresh with fresh
+mtimes; the workspace's own packages are cleaned from DIR before the build (cargo takes them
+for the same units whatever the rev), and the binary is copied to DIR/cargo-store-COMMIT, so
+that builds of several revs into one target directory do not mix.
 
 The projects' own target directories are only read. Nothing is left behind but the JSON file and
 the logs.
@@ -72,7 +86,10 @@ def main():
         index = arguments.index("--")
         build_arguments = arguments[index + 1 :]
         arguments = arguments[:index]
-    options = {"store": None, "binary": None, "rev": None, "orders": "worst,best", "output": None, "logs": None, "cargo-store-target-dir": None}
+    options = {
+        "store": None, "binary": None, "rev": None, "orders": "worst,best", "output": None, "logs": None,
+        "cargo-store-target-dir": None, "baseline": None, "repetitions": "3", "tables": None,
+    }
     keep_store = False
     projects = []
     iterator = iter(arguments)
@@ -92,8 +109,15 @@ def main():
             sys.exit(f"error: unknown option {argument}\n\n{__doc__}")
         else:
             projects.append(Path(argument).resolve())
+    if options["tables"]:
+        print_tables(json.loads(Path(options["tables"]).read_text()))
+        return
     if not projects or not options["store"]:
         sys.exit(__doc__)
+    if not options["repetitions"].isdigit() or int(options["repetitions"]) < 1:
+        sys.exit("error: --repetitions needs a positive number")
+    if options["baseline"] and options["baseline"] not in {project.name for project in projects}:
+        sys.exit(f"error: --baseline {options['baseline']} is none of the projects' directory names")
     orders = [order.strip() for order in options["orders"].split(",") if order.strip()]
     for order in orders:
         if order not in ORDERS:
@@ -110,7 +134,7 @@ def main():
     output = Path(options["output"]).resolve() if options["output"] else store.parent / "store_mix.json"
     logs = Path(options["logs"]).resolve() if options["logs"] else store.parent / "store_mix-logs"
     binary, binary_source = find_binary(options, projects)
-    Mix(projects, store, binary, binary_source, orders, build_arguments, output, logs, keep_store).run()
+    Mix(projects, store, binary, binary_source, orders, build_arguments, output, logs, keep_store, options["baseline"], int(options["repetitions"])).run()
 
 
 def environment(**extra):
@@ -167,26 +191,46 @@ def find_binary(options, projects):
         sys.exit(f"error: no commit `{options['rev'] or 'HEAD'}` in {REPOSITORY}\n{head.stderr}")
     description["commit"] = head.stdout.strip()
     if options["rev"]:
-        source = target / f"source-{description['commit'][:12]}"
-        if not (source / "Cargo.toml").is_file():
-            remove(source)
-            source.mkdir(parents=True)
-            archive = subprocess.Popen(["git", "-C", str(REPOSITORY), "archive", description["commit"]], stdout=subprocess.PIPE)
-            run(["tar", "-x", "-C", str(source)], stdin=archive.stdout)
-            if archive.wait() != 0:
-                sys.exit(f"error: `git archive {description['commit']}` failed")
+        # Beside the target directory, not in it (see below), extracted afresh with the current
+        # time as mtime (`tar -m`): a commit's own times may be older than the outputs of
+        # another rev built into the same target directory.
+        source = target.parent / f"{target.name}-source-{description['commit'][:12]}"
+        remove(source)
+        source.mkdir(parents=True)
+        archive = subprocess.Popen(["git", "-C", str(REPOSITORY), "archive", description["commit"]], stdout=subprocess.PIPE)
+        run(["tar", "-x", "-m", "-C", str(source)], stdin=archive.stdout)
+        if archive.wait() != 0:
+            sys.exit(f"error: `git archive {description['commit']}` failed")
         description["tree"] = "commit"
+        description["source"] = str(source)
     else:
         status = run(["git", "-C", str(REPOSITORY), "status", "--porcelain", "--untracked-files=no"]).stdout
         description["tree"] = "working tree, modified" if status.strip() else "working tree, clean"
     print(f"building cargo-store ({description['tree']}, {description['commit'][:12]}) into {target}", flush=True)
     start = time.perf_counter()
+    # Cargo hashes a path package by its path relative to the workspace, so every rev's workspace
+    # crates are the same units here; and it records their sources relative to the target
+    # directory when they are under it, so a build of another rev may find them fresh. Clean
+    # just those (the dependencies stay built).
+    metadata = run(
+        ["cargo", "metadata", "--no-deps", "--format-version", "1", "--offline", "--manifest-path", str(source / "Cargo.toml")],
+        env=environment(CARGO_TARGET_DIR=str(target)),
+    )
+    members = [item["name"] for item in json.loads(metadata.stdout)["packages"]]
+    run(
+        ["cargo", "clean", "--release", "--manifest-path", str(source / "Cargo.toml"), *(f"--package={name}" for name in members)],
+        env=environment(CARGO_TARGET_DIR=str(target)),
+    )
     run(
         ["cargo", "build", "--release", "--locked", "--manifest-path", str(source / "Cargo.toml")],
         env=environment(CARGO_TARGET_DIR=str(target)),
     )
     print(f"    built in {time.perf_counter() - start:.0f} s\n", flush=True)
-    return target / "release" / "cargo-store", description
+    # Every rev builds the same file names into the target directory: keep this one's binary.
+    suffix = description["commit"][:12] if options["rev"] else f"{description['commit'][:12]}-worktree"
+    binary = target / f"cargo-store-{suffix}"
+    shutil.copy2(target / "release" / "cargo-store", binary)
+    return binary, description
 
 
 def fingerprint_directories(target):
@@ -211,6 +255,33 @@ def unit_hashes(target):
             if match:
                 hashes.add(match.group(1))
     return hashes
+
+
+def unit_files(target):
+    """Per unit hash: its name (`NAME-HASH` of its fingerprint directory) and the bytes of its files.
+
+    A file belongs to the unit whose hash is in the first component of its path below the
+    profile directory (`deps/libNAME-HASH.rlib`, `build/NAME-HASH/...`, `.fingerprint/NAME-HASH/...`);
+    an inode counts once, as checkout counts it."""
+    names, sizes, seen = {}, collections.Counter(), set()
+    for fingerprints in fingerprint_directories(target):
+        profile = fingerprints.parent
+        for entry in fingerprints.iterdir():
+            match = HASH.search(entry.name)
+            if match:
+                names[match.group(1)] = entry.name
+        for directory, _, files in os.walk(profile):
+            relative = Path(directory).relative_to(profile).parts
+            for name in files:
+                unit = next((match.group(1) for match in map(HASH.search, (*relative, name)) if match), None)
+                if unit is None:
+                    continue
+                status = os.lstat(os.path.join(directory, name))
+                if (status.st_dev, status.st_ino) in seen:
+                    continue
+                seen.add((status.st_dev, status.st_ino))
+                sizes[unit] += status.st_size
+    return names, sizes
 
 
 def last_build(target):
@@ -361,8 +432,10 @@ def reason_kind(reason):
 
 
 class Mix:
-    def __init__(self, projects, store, binary, binary_source, orders, build_arguments, output, logs, keep_store):
+    def __init__(self, projects, store, binary, binary_source, orders, build_arguments, output, logs, keep_store, baseline, repetitions):
         self.keep_store = keep_store
+        self.baseline = baseline
+        self.repetitions = repetitions
         self.projects = projects
         self.store = store
         self.binary = binary
@@ -449,6 +522,8 @@ class Mix:
             else:
                 sequence = sorted(self.projects, key=lambda project: by_label[project.name]["last_build"], reverse=order == "worst")
             results["runs"].append(self.measure_order(order, sequence))
+        if self.baseline:
+            results["baseline"] = self.measure_baseline(next(project for project in self.projects if project.name == self.baseline), orders_run=self.orders[-1])
         self.print_tables(results)
         results["finished"] = time.time()
         return results
@@ -484,6 +559,7 @@ class Mix:
             checkout_wall = time.perf_counter() - start
             build_directory = Path(report.get("build_directory") or report.get("target_directory") or worktree / "target")
             placed_hashes = unit_hashes(build_directory)
+            placed_names, placed_sizes = unit_files(build_directory)
 
             build = ["cargo", "build", *self.build_arguments, "--message-format=json"]
             start = time.perf_counter()
@@ -504,6 +580,9 @@ class Mix:
         dirty = [unit for unit in dependency_units if unit["kind"] == "dirty"]
         missing = [unit for unit in dependency_units if unit["kind"] == "error"]
         used_and_placed = {unit for unit in used if unit in placed_hashes}
+        placed_not_used = sorted(placed_hashes - set(used))
+        bytes_in_target = sum(placed_sizes.values())
+        bytes_not_used = sum(placed_sizes[unit] for unit in placed_not_used)
         placed_and_compiled = [description for unit, (description, fresh) in used.items() if unit in placed_hashes and fresh is False]
         reasons = collections.Counter(reason_kind(unit["reason"]) for unit in dirty)
         newer_by_dependency = collections.defaultdict(list)
@@ -521,6 +600,19 @@ class Mix:
             "units_used": units_used,
             "units_used_that_checkout_placed": len(used_and_placed),
             "units_placed_per_unit_used": (report.get("units_placed") or 0) / units_used if units_used else None,
+            # From the checkout's report; None where the binary does not report them.
+            "units_retimed": report.get("units_retimed"),
+            "units_other_variants": report.get("units_other_variants"),
+            "units_built_here": report.get("units_built_here"),
+            "units_present": report.get("units_present"),
+            "units_skipped": report.get("units_skipped"),
+            # Units in the build directory after checkout that the build did not use, and their bytes
+            # (each inode once); bytes in the build directory per byte of the units the build used.
+            "units_placed_not_used": [placed_names.get(unit, unit) for unit in placed_not_used],
+            "bytes_in_target_after_checkout": bytes_in_target,
+            "bytes_placed_not_used": bytes_not_used,
+            "bytes_placed_per_byte_used": bytes_in_target / (bytes_in_target - bytes_not_used) if bytes_in_target > bytes_not_used else None,
+            "units_used_not_placed": sorted(description for unit, (description, _) in used.items() if unit not in placed_hashes),
             "dependency_artifacts": counts["dependency_artifacts"],
             "dependency_artifacts_fresh": counts["dependency_artifacts_fresh"],
             "dependency_artifacts_compiled": counts["dependency_artifacts_compiled"],
@@ -544,61 +636,154 @@ class Mix:
             f"({(numbers['bytes_placed'] or 0) / 2**20:.0f} MiB); build {build_wall:5.1f} s, {units_used} dependency units used "
             f"({len(used_and_placed)} of them placed), {numbers['dependency_artifacts_compiled']} artifacts compiled, "
             f"{numbers['dependency_build_script_runs_rerun']} build-script runs rerun"
+            + (f"; placed, not used: {', '.join(numbers['units_placed_not_used'])}" if numbers["units_placed_not_used"] else "")
             + (f"; checkout also reports {other_counts(numbers['checkout'])}" if other_counts(numbers["checkout"]) else ""),
             flush=True,
         )
         return numbers
 
+    def timed(self, command, **options):
+        start = time.perf_counter()
+        result = run(command, **options)
+        return (time.perf_counter() - start) * 1000, result
+
+    def measure_baseline(self, project, orders_run):
+        """Checkout into a new worktree against `cp -a` and `cp -al` of the main worktree's target,
+        interleaved, with the store of the last order; then no-op checkout and no-op ingest."""
+        print(f"== {project.name}: checkout into a new worktree, `cp -a`, `cp -al` of {project / 'target'}; no-op checkout and ingest", flush=True)
+        times = collections.defaultdict(list)
+        for repetition in range(1, self.repetitions + 1):
+            for what, flags in (("cp -a", "-a"), ("cp -al", "-al")):
+                copy = self.scratch / f"copy-{repetition}"
+                elapsed, _ = self.timed(["cp", flags, str(project / "target"), str(copy)])
+                times[f"`{what} target` of the main worktree"].append(elapsed)
+                remove(copy)
+            worktree = self.scratch / f"baseline-{repetition}"
+            run(["git", "-C", str(project), "worktree", "add", "--quiet", "--detach", str(worktree)])
+            self.worktrees.append((project, worktree))
+            try:
+                checkout = self.store_command("checkout", "--json", "--manifest-path", worktree / "Cargo.toml")
+                elapsed, result = self.timed(checkout, env=environment())
+                placed = json.loads(result.stdout)
+                times["`cargo store checkout`, new worktree"].append(elapsed)
+                if repetition == self.repetitions:
+                    for what, command in (
+                        ("`cargo store checkout`, no-op (second of two)", checkout),
+                        ("`cargo store ingest`, no-op, main worktree (second of two)",
+                         self.store_command("ingest", "--no-gc", "--json", "--manifest-path", project / "Cargo.toml")),
+                    ):
+                        self.timed(command, env=environment())
+                        elapsed, result = self.timed(command, env=environment())
+                        times[what].append(elapsed)
+            finally:
+                subprocess.run(["git", "-C", str(project), "worktree", "remove", "--force", str(worktree)], capture_output=True, check=False)
+                remove(worktree)
+                self.worktrees.remove((project, worktree))
+            print(f"    {repetition}. " + ", ".join(f"{what} {values[-1]:,.0f} ms" for what, values in times.items() if len(values) == repetition), flush=True)
+        size = int(run(["du", "-sb", str(project / "target")]).stdout.split()[0])
+        rows = [{"what": what, "ms": values, "median_ms": sorted(values)[len(values) // 2] if len(values) % 2 else sum(sorted(values)[len(values) // 2 - 1 : len(values) // 2 + 1]) / 2} for what, values in times.items()]
+        return {
+            "project": project.name,
+            "order": orders_run,
+            "repetitions": self.repetitions,
+            "target_bytes": size,
+            "checkout_units_placed": placed.get("units_placed"),
+            "checkout_bytes_placed": placed.get("bytes"),
+            "rows": rows,
+        }
+
     def print_tables(self, results):
-        print("\n| order | project | ingested | checkout | units placed | bytes placed | units used | placed / used | used & placed "
-              "| dep. artifacts fresh | dep. artifacts compiled | build-script runs rerun | build |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for run_ in results["runs"]:
-            for numbers in run_["projects"]:
-                ratio = numbers["units_placed_per_unit_used"]
-                ratio = f"{ratio:.2f}" if ratio is not None else "-"
+        print_tables(results)
+
+
+def cell(value, form="{}"):
+    """A table cell: `-` for a number the binary did not report."""
+    return "-" if value is None else form.format(value)
+
+
+def print_tables(results):
+    """The tables of a run (also of the JSON file of an earlier run, whose binary may report less)."""
+    print(
+        "\n| order | project | ingested | dep. units recompiled | units placed / used | placed / used "
+        "| bytes placed | bytes / bytes used | retimed | other variants | built here | checkout | build |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for run_ in results["runs"]:
+        for numbers in run_["projects"]:
+            checkout = numbers.get("checkout", {})
+            recompiled = f"{numbers['dependency_artifacts_compiled']} + {numbers['dependency_build_script_runs_rerun']}"
+            print(
+                f"| {run_['order']} | {numbers['project']} | {numbers['ingest_position']}. | {recompiled} "
+                f"| {numbers['units_placed']} / {numbers['units_used']} | {cell(numbers['units_placed_per_unit_used'], '{:.2f}')} "
+                f"| {(numbers['bytes_placed'] or 0) / 2**20:,.0f} MiB | {cell(numbers.get('bytes_placed_per_byte_used'), '{:.2f}')} "
+                f"| {cell(numbers.get('units_retimed', checkout.get('units_retimed')))} "
+                f"| {cell(numbers.get('units_other_variants', checkout.get('units_other_variants')))} "
+                f"| {cell(numbers.get('units_built_here', checkout.get('units_built_here')))} "
+                f"| {numbers['checkout_wall_ms']:,.0f} ms | {numbers['build_wall_s']:.1f} s |"
+            )
+    print("\n(dep. units recompiled: dependency artifacts compiled + dependency build-script runs rerun; units used: the")
+    print("build's dependency artifacts and build-script runs; bytes / bytes used: bytes in the build directory after checkout")
+    print("per byte of the units the build used; retimed, other variants, built here: the checkout's report.)")
+    for run_ in results["runs"]:
+        for numbers in run_["projects"]:
+            if numbers.get("units_placed_not_used"):
                 print(
-                    f"| {run_['order']} | {numbers['project']} | {numbers['ingest_position']}. | {numbers['checkout_wall_ms']:,.0f} ms "
-                    f"| {numbers['units_placed']} | {(numbers['bytes_placed'] or 0) / 2**20:,.0f} MiB | {numbers['units_used']} "
-                    f"| {ratio} | {numbers['units_used_that_checkout_placed']} | {numbers['dependency_artifacts_fresh']} "
-                    f"| {numbers['dependency_artifacts_compiled']} | {numbers['dependency_build_script_runs_rerun']} "
-                    f"| {numbers['build_wall_s']:.1f} s |"
+                    f"placed, not used by the build: order `{run_['order']}`, {numbers['project']}: "
+                    f"{len(numbers['units_placed_not_used'])} units, {numbers['bytes_placed_not_used'] / 2**20:,.1f} MiB: "
+                    + ", ".join(numbers["units_placed_not_used"])
                 )
-        print("\n| order | ingest | units added | already stored | skipped | bytes added | time |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-        for run_ in results["runs"]:
-            for ingest in run_["ingests"]:
-                report = ingest["report"]
+            if numbers.get("units_used_not_placed"):
                 print(
-                    f"| {run_['order']} | {ingest['position']}. {ingest['project']} | {report.get('units_added')} | {report.get('units_already_stored')} "
-                    f"| {report.get('units_skipped')} | {(report.get('bytes_added') or 0) / 2**20:,.0f} MiB | {ingest['wall_ms']:,.0f} ms |"
+                    f"used, not placed: order `{run_['order']}`, {numbers['project']}: {len(numbers['units_used_not_placed'])} units: "
+                    + ", ".join(numbers["units_used_not_placed"])
                 )
-        for run_ in results["runs"]:
-            for numbers in run_["projects"]:
-                if not numbers["dirty_dependency_units"] and not numbers["missing_dependency_units"]:
-                    continue
-                print(f"\nwhy cargo rebuilt dependency units: order `{run_['order']}`, {numbers['project']} ({numbers['fingerprint_log']})")
-                kinds = ", ".join(f"{count} {kind}" for kind, count in numbers["dirty_reasons"].items())
-                print(f"    {len(numbers['dirty_dependency_units'])} dirty: {kinds}; {len(numbers['missing_dependency_units'])} without a fingerprint")
-                for dependency, dependents in list(numbers["newer_dependencies"].items())[:8]:
-                    gaps = [entry["seconds_newer"] for entry in dependents if entry["seconds_newer"] is not None]
-                    names = ", ".join(sorted({entry["dependent"] for entry in dependents}))
-                    gap = f", {max(gaps):.0f} s newer" if gaps else ""
-                    print(f"    {len(dependents):3} x \"dependency on `{dependency}` is newer than we are\"{gap}: {names}")
-                cascades = [unit for unit in numbers["dirty_dependency_units"] if reason_kind(unit["reason"]) == "FsStatusOutdated(StaleDepFingerprint)"]
-                if cascades:
-                    names = ", ".join(f"{unit['package']} {unit['version']}" for unit in cascades)
-                    print(f"    cascade (a dependency is itself stale): {names}")
-                others = [
-                    unit
-                    for unit in numbers["dirty_dependency_units"]
-                    if reason_kind(unit["reason"]) not in ("FsStatusOutdated(StaleDepFingerprint)", "FsStatusOutdated(StaleDependency)")
-                ]
-                for unit in others[:10]:
-                    print(f"    {unit['package']} {unit['version']} {unit['mode']}: {(unit['reason'] or '')[:160]}")
-                for unit in numbers["missing_dependency_units"][:10]:
-                    print(f"    {unit['package']} {unit['version']} {unit['mode']}: no fingerprint (not placed)")
-                for entry in numbers["stale_files"][:5]:
-                    print(f"    stale: {entry['what']} {entry['path']}")
+    print("\n| order | ingest | units added | already stored | skipped | bytes added | time |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for run_ in results["runs"]:
+        for ingest in run_["ingests"]:
+            report = ingest["report"]
+            print(
+                f"| {run_['order']} | {ingest['position']}. {ingest['project']} | {report.get('units_added')} | {report.get('units_already_stored')} "
+                f"| {report.get('units_skipped')} | {(report.get('bytes_added') or 0) / 2**20:,.0f} MiB | {ingest['wall_ms']:,.0f} ms |"
+            )
+    for run_ in results["runs"]:
+        for numbers in run_["projects"]:
+            if not numbers["dirty_dependency_units"] and not numbers["missing_dependency_units"]:
+                continue
+            print(f"\nwhy cargo rebuilt dependency units: order `{run_['order']}`, {numbers['project']} ({numbers['fingerprint_log']})")
+            kinds = ", ".join(f"{count} {kind}" for kind, count in numbers["dirty_reasons"].items())
+            print(f"    {len(numbers['dirty_dependency_units'])} dirty: {kinds}; {len(numbers['missing_dependency_units'])} without a fingerprint")
+            for dependency, dependents in list(numbers["newer_dependencies"].items())[:8]:
+                gaps = [entry["seconds_newer"] for entry in dependents if entry["seconds_newer"] is not None]
+                names = ", ".join(sorted({entry["dependent"] for entry in dependents}))
+                gap = f", {max(gaps):.0f} s newer" if gaps else ""
+                print(f"    {len(dependents):3} x \"dependency on `{dependency}` is newer than we are\"{gap}: {names}")
+            cascades = [unit for unit in numbers["dirty_dependency_units"] if reason_kind(unit["reason"]) == "FsStatusOutdated(StaleDepFingerprint)"]
+            if cascades:
+                names = ", ".join(f"{unit['package']} {unit['version']}" for unit in cascades)
+                print(f"    cascade (a dependency is itself stale): {names}")
+            others = [
+                unit
+                for unit in numbers["dirty_dependency_units"]
+                if reason_kind(unit["reason"]) not in ("FsStatusOutdated(StaleDepFingerprint)", "FsStatusOutdated(StaleDependency)")
+            ]
+            for unit in others[:10]:
+                print(f"    {unit['package']} {unit['version']} {unit['mode']}: {(unit['reason'] or '')[:160]}")
+            for unit in numbers["missing_dependency_units"][:10]:
+                print(f"    {unit['package']} {unit['version']} {unit['mode']}: no fingerprint (not placed)")
+            for entry in numbers["stale_files"][:5]:
+                print(f"    stale: {entry['what']} {entry['path']}")
+
+    baseline = results.get("baseline")
+    if baseline:
+        print(
+            f"\n{baseline['project']}, after order `{baseline['order']}` (store holding every project), "
+            f"{baseline['repetitions']} repetitions, median (min-max):\n"
+        )
+        print("| what | median | spread |\n| --- | ---: | ---: |")
+        for row in baseline["rows"]:
+            times = row["ms"]
+            spread = f"{min(times):,.0f}-{max(times):,.0f}" if len(times) > 1 else "-"
+            print(f"| {row['what']} | {row['median_ms']:,.{1 if row['median_ms'] < 100 else 0}f} ms | {spread} |")
 
 
 if __name__ == "__main__":
