@@ -16,7 +16,9 @@ use crate::reports::CheckoutReport;
 /// `newer` (extra 1.0.1), whose copies of the shared units are later.
 fn two_projects() -> (Fixture, PathBuf, PathBuf) {
     let fixture = Fixture::new();
-    let older = fixture.add_project("older", "1.0.0");
+    // Paths of other lengths, as real projects have: `deps/*.d` names the target directory, so
+    // the same unit's files differ in size from one project to the other.
+    let older = fixture.add_project("old-project", "1.0.0");
     let newer = fixture.add_project("newer", "1.0.1");
     fixture.build(&older, BuildMode::LEGACY_DEV);
     fixture.build(&newer, BuildMode::LEGACY_DEV);

@@ -455,11 +455,11 @@ fn plan_retimes(
         let Some(stored_unit) = stored.get(&row) else { continue };
         let on_disk: BTreeMap<&[u8], &UnitFile> =
             unit.files.iter().map(|file| (file.path.as_os_str().as_bytes(), file)).collect();
+        // The same files; not always the same sizes: `deps/*.d` names the target directory it
+        // was built in. Only the times are taken, the stored bytes stay (an object is only
+        // replaced by a file with its very bytes, see `Objects::replace`).
         let same_files = on_disk.len() == stored_unit.files.len()
-            && stored_unit
-                .files
-                .iter()
-                .all(|file| on_disk.get(file.path.as_slice()).is_some_and(|found| found.size == file.size));
+            && stored_unit.files.iter().all(|file| on_disk.contains_key(file.path.as_slice()));
         if !same_files
             || stored_unit
                 .files
@@ -493,6 +493,7 @@ fn plan_retimes(
                     let record = file.object.as_ref()?;
                     (found.class.hardlink_by_default()
                         && found.device == store.device()
+                        && found.size == file.size
                         && found.modified.modified_ns != file.modified_ns)
                         .then(|| (record.id, place.join(&found.path), identity(found)))
                 })
