@@ -189,3 +189,26 @@ fn explain_tells_other_platforms_and_dev_dependencies_from_missing_units() {
     }
     assert_eq!(verdict("tool"), "workspace-member", "{report:#}");
 }
+
+/// A dependency only tests use is placed where this repository's worktrees run the tests,
+/// and left out where they only build.
+#[test]
+fn dev_dependencies_are_placed_only_where_the_repository_builds_tests() {
+    let (fixture, older, newer) = two_projects();
+    let mut tests = fixture.cargo(&newer);
+    tests.args(["test", "--no-run", "--locked", "--offline"]);
+    crate::support::run(&mut tests);
+    fixture.ingest(&older);
+    fixture.ingest(&newer);
+
+    let report = new_worktree_is_fresh(&fixture, &older, "older-2", PROJECT_OUTPUT);
+    assert_eq!(report.units_not_built_here, 1, "devonly is not placed where only `cargo build` runs: {report:#?}");
+    let worktree = fixture.add_worktree_of(&newer, "newer-2");
+    let report = fixture.checkout(&worktree, &[]);
+    assert_eq!(report.units_not_built_here, 0, "{report:#?}");
+    let mut tests = fixture.cargo(&worktree);
+    tests.args(["test", "--no-run", "--locked", "--offline", "--message-format=json"]);
+    let build = crate::fixture::Build::run(&mut tests);
+    let devonly = build.units.iter().find(|unit| unit.package() == "devonly").expect("devonly was built");
+    assert!(devonly.fresh, "the tests' dev-dependency was placed: {report:#?}");
+}

@@ -86,6 +86,8 @@ pub struct CheckoutReport {
     pub units_built_here: u64,
     /// Stored variants left out for the ones this repository's builds use.
     pub units_other_variants: u64,
+    /// Stored units of packages `cargo build` here never compiles, left out.
+    pub units_not_built_here: u64,
     /// Units that the target directory already held.
     pub units_present: u64,
     /// Stored units that were not placed.

@@ -112,6 +112,10 @@ pub struct CheckoutReport {
     /// worktrees with the same lock file and manifests used other variants of those packages
     /// (other features, RUSTFLAGS or profile settings), which the next build here will use too.
     pub units_other_variants: u64,
+    /// Stored units left out because `cargo build` here never compiles their package (a
+    /// dev-dependency, another platform's dependency) and no other worktree of this
+    /// repository with the same lock file and manifests builds it.
+    pub units_not_built_here: u64,
     /// Files placed by reflink.
     pub files_reflinked: u64,
     /// Files placed by hard link.
@@ -174,6 +178,7 @@ pub fn checkout_with_progress(
         units_built_here: 0,
         units_skipped: 0,
         units_other_variants: 0,
+        units_not_built_here: 0,
         files_reflinked: 0,
         files_hardlinked: 0,
         files_copied: 0,
@@ -209,7 +214,28 @@ pub fn checkout_with_progress(
             Some(repository) => transaction.current_units(&repository, &build_inputs_digest(&workspace))?,
             None => HashSet::new(),
         };
-        let selection = select(candidates, &build_directory, &preferred);
+        // What `cargo build` here never compiles (dev-dependencies, other platforms' crates)
+        // is left out when the repository's other worktrees do not build it either.
+        if !preferred.is_empty() || options.explain {
+            let cache = options.store.join("cache").join("host-cfg");
+            let cfg = toolchain.host_cfg_cached(&workspace.root, Some(&cache))?;
+            context.built = workspace.built_on(&toolchain.host, &cfg);
+            context.host = toolchain.host.clone();
+        }
+        let not_built: HashSet<PackageKey> = if preferred.is_empty() {
+            HashSet::new()
+        } else {
+            workspace
+                .packages
+                .iter()
+                .zip(&context.built)
+                .filter(|(_, built)| **built != Some(true))
+                .filter_map(|(package, _)| package_key(package))
+                .collect()
+        };
+        let selection = select(candidates, &build_directory, &preferred, &not_built);
+        report.units_not_built_here = selection.not_built.values().sum();
+        context.not_built = selection.not_built.clone();
         report.units_other_variants = selection.other_variants.values().sum();
         context.other_variants = selection.other_variants.clone();
         context.preferred = !preferred.is_empty();
@@ -254,8 +280,6 @@ pub fn checkout_with_progress(
     report.warnings = plan.warnings.clone();
     report.files_present = plan.files.iter().filter(|file| matches!(file.action, Action::Keep)).count() as u64;
     if options.explain {
-        context.built = workspace.built_on(&toolchain.host, &Toolchain::host_cfg(&workspace.root)?);
-        context.host = toolchain.host.clone();
         report.explanations = explain(&workspace, &namespace, &plan, &context);
     }
     if options.dry_run {
@@ -675,6 +699,15 @@ fn holds_fingerprint(build_directory: &Path, unit: &StoredUnit) -> bool {
         .is_some_and(|text| text.trim() == unit.fingerprint)
 }
 
+/// The key units of `package` are filed under; `None` for a path package.
+fn package_key(package: &cargo_store_target::Package) -> Option<PackageKey> {
+    Some(PackageKey {
+        name: package.id.name.clone(),
+        version: package.id.version.clone(),
+        source: package.id.source.clone()?,
+    })
+}
+
 /// The packages of a workspace whose units the store may hold: from a registry or git,
 /// with sources outside the worktree.
 pub(crate) fn storable_packages(workspace: &Workspace) -> Vec<PackageKey> {
@@ -682,13 +715,7 @@ pub(crate) fn storable_packages(workspace: &Workspace) -> Vec<PackageKey> {
         .packages
         .iter()
         .filter(|package| package.source_kind != SourceKind::Path && !package.root.starts_with(&workspace.root))
-        .filter_map(|package| {
-            Some(PackageKey {
-                name: package.id.name.clone(),
-                version: package.id.version.clone(),
-                source: package.id.source.clone()?,
-            })
-        })
+        .filter_map(package_key)
         .collect()
 }
 
@@ -709,6 +736,8 @@ struct ExplainContext {
     built: Vec<Option<bool>>,
     /// The host's target triple.
     host: String,
+    /// Per package that `cargo build` here never compiles, the stored units left out.
+    not_built: BTreeMap<PackageKey, u64>,
 }
 
 /// Why each package of the workspace was placed or not.
@@ -753,15 +782,20 @@ fn explain(workspace: &Workspace, namespace: &str, plan: &Plan<'_>, context: &Ex
                 )
             } else {
                 let verdict = package_verdict(package, namespace, plan, context);
+                let left_out = package_key(package)
+                    .and_then(|key| context.not_built.get(&key).copied())
+                    .map(|count| format!("; {count} stored units not placed: no other worktree of this repository builds it"))
+                    .unwrap_or_default();
                 match (verdict.0, context.built.get(index).copied().flatten()) {
                     ("not-stored", Some(false)) => (
                         "other-platform",
-                        format!("never built on this host ({}): only other platforms use it", context.host),
+                        format!("never built on this host ({}): only other platforms use it{left_out}", context.host),
                     ),
                     ("not-stored", None) if context.built.get(index).is_some() => (
                         "dev-only",
-                        "only tests, examples or benches use it: `cargo build` does not build it, `cargo test` does"
-                            .to_owned(),
+                        format!(
+                            "only tests, examples or benches use it: `cargo build` does not build it, `cargo test` does{left_out}"
+                        ),
                     ),
                     _ => verdict,
                 }
@@ -896,6 +930,8 @@ struct Selection {
     dropped: Vec<(PackageKey, Vec<i64>)>,
     /// Per package, how many stored variants were left out for `preferred` ones.
     other_variants: BTreeMap<PackageKey, u64>,
+    /// Per package that the build never compiles, how many stored units were left out.
+    not_built: BTreeMap<PackageKey, u64>,
 }
 
 /// Chooses the units to place among `units`, the stored units of the workspace's packages:
@@ -908,16 +944,31 @@ struct Selection {
 ///    with the same name (built with other flags elsewhere) cannot both be there. The one
 ///    whose fingerprint the build directory holds wins, else the most recently used.
 /// 3. Units whose dependencies are not all kept are dropped.
-fn select(units: Vec<StoredUnit>, build_directory: &Path, preferred: &HashSet<i64>) -> Selection {
+///
+/// Before all that, units of `not_built` packages (what `cargo build` here never compiles) go
+/// unless some of them are preferred.
+fn select(
+    units: Vec<StoredUnit>,
+    build_directory: &Path,
+    preferred: &HashSet<i64>,
+    not_built: &HashSet<PackageKey>,
+) -> Selection {
     let candidates: BTreeSet<i64> = units.iter().map(|unit| unit.id).collect();
     let group = |unit: &StoredUnit| {
         (unit.layout.clone(), unit.place.clone(), unit.package.clone(), unit.kind.clone(), unit.target.clone())
     };
     let groups_with_preferred: HashSet<_> =
         units.iter().filter(|unit| preferred.contains(&unit.id)).map(group).collect();
+    let packages_with_preferred: HashSet<PackageKey> =
+        units.iter().filter(|unit| preferred.contains(&unit.id)).map(|unit| unit.package.clone()).collect();
     let mut other_variants: BTreeMap<PackageKey, u64> = BTreeMap::new();
+    let mut not_built_units: BTreeMap<PackageKey, u64> = BTreeMap::new();
     let mut best: BTreeMap<(String, String, String), (bool, StoredUnit)> = BTreeMap::new();
     for unit in units {
+        if not_built.contains(&unit.package) && !packages_with_preferred.contains(&unit.package) {
+            *not_built_units.entry(unit.package.clone()).or_default() += 1;
+            continue;
+        }
         if !preferred.contains(&unit.id) && groups_with_preferred.contains(&group(&unit)) {
             *other_variants.entry(unit.package.clone()).or_default() += 1;
             continue;
@@ -947,7 +998,7 @@ fn select(units: Vec<StoredUnit>, build_directory: &Path, preferred: &HashSet<i6
             keep
         });
         if units.len() == before {
-            return Selection { units, dropped, other_variants };
+            return Selection { units, dropped, other_variants, not_built: not_built_units };
         }
     }
 }

@@ -58,6 +58,31 @@ impl Toolchain {
         Ok(String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect())
     }
 
+    /// [`Toolchain::host_cfg`] of this toolchain, remembered in `cache_directory` (created if
+    /// needed) under its `rustc -vV` output and the RUSTFLAGS variables, which are all that
+    /// the answer depends on: asked once per toolchain, not once per command.
+    pub fn host_cfg_cached(&self, directory: &Path, cache_directory: Option<&Path>) -> crate::Result<Vec<String>> {
+        let Some(cache_directory) = cache_directory else { return Toolchain::host_cfg(directory) };
+        let mut key = self.verbose_version.clone();
+        for name in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
+            key.push('\0');
+            key.push_str(&std::env::var(name).unwrap_or_default());
+        }
+        let file = cache_directory.join(format!("{}.txt", blake3::hash(key.as_bytes()).to_hex()));
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            return Ok(text.lines().map(str::to_owned).collect());
+        }
+        let cfg = Toolchain::host_cfg(directory)?;
+        // An optimisation: failing to remember it is not the user's problem.
+        if std::fs::create_dir_all(cache_directory).is_ok() {
+            let temporary = cargo_store_fs::temporary_path(&file);
+            if std::fs::write(&temporary, cfg.join("\n")).is_err() || std::fs::rename(&temporary, &file).is_err() {
+                let _ = std::fs::remove_file(&temporary);
+            }
+        }
+        Ok(cfg)
+    }
+
     /// Parses the output of `rustc -vV`.
     pub fn parse(verbose_version: &str) -> Option<Toolchain> {
         let field = |name: &str| {
