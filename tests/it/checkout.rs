@@ -240,3 +240,37 @@ fn dry_run_checkout_and_roots_count_the_same_bytes() {
         .unwrap_or_else(|| panic!("B is not a root: {roots:#?}"));
     assert_eq!(root.bytes, placed.bytes, "{roots:#?}\n{placed:#?}");
 }
+
+/// Two checkouts racing into one worktree place every file once between them: each reports
+/// only what it placed itself, and the worktree builds fresh.
+#[test]
+fn concurrent_checkouts_of_one_worktree_place_each_file_once() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let alone = fixture.checkout(&fixture.add_worktree("alone"), &[]);
+    let worktree_b = fixture.add_worktree("b");
+    let spawn = || {
+        fixture
+            .cargo_store()
+            .args(["checkout", "--json", "--manifest-path"])
+            .arg(worktree_b.join("Cargo.toml"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start checkout")
+    };
+    let (first, second) = (spawn(), spawn());
+    let reports: Vec<crate::reports::CheckoutReport> = [first, second]
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().expect("wait for checkout");
+            assert!(output.status.success(), "{}", crate::support::printed(&output));
+            serde_json::from_slice(&output.stdout).expect("a checkout report")
+        })
+        .collect();
+    let placed: u64 = reports.iter().map(|report| report.files_placed()).sum();
+    assert_eq!(placed, alone.files_placed(), "{reports:#?}");
+    assert!(reports.iter().map(|report| report.units_placed).sum::<u64>() >= ELIGIBLE_UNITS, "{reports:#?}");
+    fixture.build(&worktree_b, BuildMode::LEGACY_DEV).assert_dependencies_fresh("B after two checkouts");
+}
