@@ -181,8 +181,9 @@ fn the_size_budget_evicts_the_least_recently_used_units_first() {
     assert_eq!(status(&fixture).units, ELIGIBLE_UNITS);
     crate::support::assert_store_consistent(&fixture, &fixture.store(), "the store after the test");
 
+    // Without a sync, which would store A's debug units again.
     let worktree_b = fixture.add_worktree("b");
-    fixture.checkout(&worktree_b, &[]);
+    fixture.checkout(&worktree_b, &["--no-sync"]);
     let release_build = fixture.build(&worktree_b, BuildMode::LEGACY_RELEASE);
     release_build.assert_dependencies_fresh("release build after the debug units were evicted");
     let debug_build = fixture.build(&worktree_b, BuildMode::LEGACY_DEV);

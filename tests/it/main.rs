@@ -22,5 +22,6 @@ mod safety;
 mod store_location;
 mod stress;
 mod support;
+mod sync;
 mod timer;
 mod verify;

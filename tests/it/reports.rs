@@ -88,6 +88,8 @@ pub struct CheckoutReport {
     pub units_other_variants: u64,
     /// Stored units of packages `cargo build` here never compiles, left out.
     pub units_not_built_here: u64,
+    /// What the sync before the checkout did.
+    pub sync: Option<SyncReport>,
     /// Units that the target directory already held.
     pub units_present: u64,
     /// Stored units that were not placed.
@@ -127,6 +129,19 @@ impl CheckoutReport {
             + self.files_created
             + self.files_linked_within_units
     }
+}
+
+/// The `sync` of a [`CheckoutReport`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncReport {
+    /// Other worktrees looked at.
+    pub worktrees_checked: u64,
+    /// Those ingested.
+    pub worktrees_synced: u64,
+    /// Units added by those ingests.
+    pub units_added: u64,
+    /// Lock files of build directories skipped because cargo held them.
+    pub busy: Vec<std::path::PathBuf>,
 }
 
 /// `cargo-store status --json`.

@@ -77,9 +77,10 @@ fn rebuilding_in_a_after_ingest_changes_no_store_object() {
         "the store's objects/ after a rebuild in A",
     );
 
-    // The store still serves the units as they were ingested.
+    // The store still serves the units as they were ingested (without a sync, which would
+    // store A's other flavour too).
     let worktree_b = fixture.add_worktree("b");
-    let checkout = fixture.checkout(&worktree_b, &[]);
+    let checkout = fixture.checkout(&worktree_b, &["--no-sync"]);
     assert!(checkout.units_placed > 0, "{checkout:#?}");
     let built = fixture.build(&worktree_b, mode);
     let context = format!("build in B after a rebuild in A: {checkout:#?}");

@@ -65,6 +65,9 @@ pub struct CheckoutOptions {
     pub dry_run: bool,
     /// `--explain`: say for every package of the lock file why it was placed or not.
     pub explain: bool,
+    /// Ingest first what the repository's other worktrees built (`--no-sync` turns it off);
+    /// never in a dry run, which changes nothing.
+    pub sync: bool,
 }
 
 /// Why a package was or was not placed.
@@ -144,6 +147,8 @@ pub struct CheckoutReport {
     /// With `--explain`: every package of the lock file, and why it was placed or not.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub explanations: Vec<Explanation>,
+    /// What the sync before the checkout ingested; `null` with `--no-sync` or `--dry-run`.
+    pub sync: Option<crate::SyncReport>,
     /// Wall time.
     pub elapsed_ms: u64,
 }
@@ -191,10 +196,14 @@ pub fn checkout_with_progress(
         warnings: Vec::new(),
         dry_run: options.dry_run,
         explanations: Vec::new(),
+        sync: None,
         elapsed_ms: 0,
     };
 
     refuse_while_cargo_builds(&build_directory)?;
+    if options.sync && !options.dry_run {
+        report.sync = Some(crate::sync::sync(&options.store, &workspace, crate::sync::SYNC_BUDGET));
+    }
     let mut store = Store::open(&options.store, Access::Shared, waiting)?;
     if !options.dry_run {
         create_target(&workspace.target_directory, &build_directory)?;
@@ -671,6 +680,18 @@ fn dependency_order(units: &[StoredUnit], index_of: &HashMap<i64, usize>) -> Vec
 /// `build_directory`: what it is writing would look like conflicts, and the files placed now
 /// could be replaced under it. The lock is only tried, never waited for, and let go at once.
 fn refuse_while_cargo_builds(build_directory: &Path) -> crate::Result<()> {
+    match cargo_lock_held(build_directory) {
+        Some(lock) => {
+            let path = lock.parent().unwrap_or(build_directory).to_path_buf();
+            Err(Error::CargoIsBuilding { path, lock })
+        }
+        None => Ok(()),
+    }
+}
+
+/// The first `.cargo-lock` of a profile directory of `build_directory` that cargo holds now,
+/// if any; tried, never waited for.
+pub(crate) fn cargo_lock_held(build_directory: &Path) -> Option<PathBuf> {
     // Profile directories are `<profile>` and `<triple>/<profile>`.
     let locks = walkdir::WalkDir::new(build_directory)
         .min_depth(2)
@@ -683,12 +704,10 @@ fn refuse_while_cargo_builds(build_directory: &Path) -> crate::Result<()> {
     for entry in locks {
         let Ok(file) = fs::File::open(entry.path()) else { continue };
         if let Err(fs::TryLockError::WouldBlock) = file.try_lock() {
-            let lock = entry.into_path();
-            let path = lock.parent().unwrap_or(build_directory).to_path_buf();
-            return Err(Error::CargoIsBuilding { path, lock });
+            return Some(entry.into_path());
         }
     }
-    Ok(())
+    None
 }
 
 /// Whether the build directory's fingerprint file of `unit` holds the stored fingerprint.

@@ -37,10 +37,13 @@ impl From<LinkModeArgument> for LinkRequest {
 
 /// Lay the stored units of this workspace's dependencies into its target directory.
 ///
-/// Every stored unit of a package in the workspace's Cargo.lock (all profiles and targets
-/// that are stored, built by the same toolchain) is placed with its recorded mtime, so the
-/// next `cargo build` finds them fresh. Files that are already there are left alone; a file
-/// that is there with other contents is never overwritten: its unit is skipped and reported.
+/// First ingests what the repository's other worktrees built since the last look (`--no-sync`
+/// turns that off). Then the stored units of the packages in the workspace's Cargo.lock (all
+/// profiles and targets that are stored, built by the same toolchain; of each package the
+/// variants that the repository's other worktrees build) are placed with mtimes that make the
+/// next `cargo build` find them fresh. Files that are already there are left alone, and so are
+/// units cargo built here itself; a file that is there with other contents is never
+/// overwritten: its unit is skipped and reported.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  git worktree add ../feature && cd ../feature && cargo store checkout && cargo build\n  cargo store checkout --dry-run --explain\n  cargo store checkout --link-mode copy --json"
@@ -64,6 +67,10 @@ pub struct Arguments {
     /// Say, for every package of the lock file, why it was placed or not.
     #[arg(long)]
     explain: bool,
+    /// Do not ingest first what the repository's other worktrees (`git worktree list`) built
+    /// since the last look.
+    #[arg(long)]
+    no_sync: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -79,6 +86,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         strict: arguments.strict,
         dry_run: arguments.dry_run,
         explain: arguments.explain,
+        sync: !arguments.no_sync,
     };
     let progress = crate::output::ProgressBar::new(!arguments.json && !context.quiet);
     let report = checkout_with_progress(&options, &mut context.waiting(), &progress).context("checkout failed")?;
@@ -91,6 +99,34 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
     }
     if context.quiet {
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(sync) = &report.sync {
+        if sync.worktrees_synced > 0 {
+            println!(
+                "Synced {}: {} added, in {}",
+                count(sync.worktrees_synced, "worktree"),
+                count(sync.units_added, "unit"),
+                duration(sync.elapsed_ms)
+            );
+        }
+        for lock in &sync.busy {
+            crate::output::message(
+                "note",
+                &format!("not synced: cargo is building there (it holds `{}`)", lock.display()),
+            );
+        }
+        if sync.worktrees_deferred > 0 {
+            crate::output::message(
+                "note",
+                &format!(
+                    "{} not synced: the sync took its whole time budget",
+                    count(sync.worktrees_deferred, "worktree")
+                ),
+            );
+        }
+        for failure in &sync.failures {
+            crate::output::message("warning", &format!("not synced: {failure}"));
+        }
     }
     let verb = if report.dry_run { "Would check out" } else { "Checked out" };
     println!(

@@ -80,6 +80,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         strict: arguments.strict,
         dry_run: false,
         explain: false,
+        sync: true,
     };
     match checkout(&checkout_options, &mut context.waiting()) {
         Ok(checked_out) => {

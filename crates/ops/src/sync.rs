@@ -1,0 +1,165 @@
+//! Sync: before a checkout, ingest what the other worktrees of the same repository built.
+//!
+//! The store is only as current as its last ingest, and nobody remembers to ingest: a user
+//! builds in the main worktree, adds a worktree, and wants its dependencies warm. So checkout
+//! first looks at the repository's other worktrees (`git worktree list`) and ingests the build
+//! directories that changed since it last looked, with every rule of ingest (eligibility, the
+//! checks against a concurrent build, the consistency of the store's times).
+//!
+//! It has to be cheap when nothing changed, since it runs on every checkout: a sibling's build
+//! directory is only read if its *shape* changed, the modification times of its directories
+//! down to the units' own (a build that adds or replaces units creates entries there), which
+//! costs a few hundred `stat` calls and no hashing; its last shape is kept in the store's
+//! cache. A sibling where cargo holds a build lock is skipped (tried, never waited for), and
+//! no sibling is started once the time budget is spent. Sync never writes into a sibling: an
+//! ingest only reads a build directory (and hard-links rustc outputs from it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cargo_store_target::Workspace;
+use serde::Serialize;
+
+use crate::{IngestOptions, elapsed_ms, ingest};
+
+/// How long a sync may take before it starts no further ingest.
+pub const SYNC_BUDGET: Duration = Duration::from_secs(5);
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    /// Other worktrees of the repository that were looked at.
+    pub worktrees_checked: u64,
+    /// Those whose build directory was ingested because it changed.
+    pub worktrees_synced: u64,
+    /// Units the store gained from them.
+    pub units_added: u64,
+    /// Build directories skipped because cargo was building there.
+    pub busy: Vec<PathBuf>,
+    /// Worktrees not looked at because the time budget was spent.
+    pub worktrees_deferred: u64,
+    /// Worktrees whose ingest failed, with why (a sync never fails a checkout).
+    pub failures: Vec<String>,
+    /// Wall time.
+    pub elapsed_ms: u64,
+}
+
+/// Ingests the changed build directories of the other worktrees of `workspace`'s repository
+/// into `store`.
+pub fn sync(store: &Path, workspace: &Workspace, budget: Duration) -> SyncReport {
+    let start = Instant::now();
+    let mut report = SyncReport::default();
+    let Some(own) = toplevel(&workspace.root) else { return report };
+    let Ok(relative) = workspace.root.strip_prefix(&own) else { return report };
+    let cache = store.join("cache").join("sync");
+    for worktree in worktrees(&workspace.root).into_iter().filter(|worktree| *worktree != own) {
+        let manifest = worktree.join(relative).join("Cargo.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        if start.elapsed() > budget {
+            report.worktrees_deferred += 1;
+            continue;
+        }
+        report.worktrees_checked += 1;
+        // Where the sibling builds, as this workspace would: its own `target/` when ours is
+        // inside our worktree. A target directory outside (a shared CARGO_TARGET_DIR) is ours.
+        let Ok(inside) = workspace.build_directory.strip_prefix(&workspace.root) else { continue };
+        let build_directory = worktree.join(relative).join(inside);
+        let Some(current) = shape(&build_directory) else { continue };
+        let record =
+            cache.join(format!("{}.txt", blake3::hash(build_directory.as_os_str().as_encoded_bytes()).to_hex()));
+        if std::fs::read_to_string(&record).is_ok_and(|recorded| recorded == current) {
+            continue;
+        }
+        if let Some(lock) = crate::checkout::cargo_lock_held(&build_directory) {
+            report.busy.push(lock);
+            continue;
+        }
+        let options = IngestOptions {
+            store: store.to_path_buf(),
+            manifest_path: Some(manifest),
+            target_directory: None,
+            size_budget: None,
+        };
+        match ingest(&options, &mut |_| {}) {
+            Ok(ingested) => {
+                report.worktrees_synced += 1;
+                report.units_added += ingested.units_added;
+                // Remembered only once ingested: a failed sibling is tried again next time.
+                if std::fs::create_dir_all(&cache).is_ok() {
+                    let _ = std::fs::write(&record, &current);
+                }
+            }
+            Err(error) => report.failures.push(format!("{}: {error}", worktree.display())),
+        }
+    }
+    report.elapsed_ms = elapsed_ms(start);
+    report
+}
+
+/// The top directory of the git worktree that `directory` is in.
+fn toplevel(directory: &Path) -> Option<PathBuf> {
+    let output = git(directory, &["rev-parse", "--show-toplevel"])?;
+    let path = PathBuf::from(String::from_utf8_lossy(&output).trim_end_matches('\n'));
+    path.canonicalize().ok()
+}
+
+/// The worktrees of the repository `directory` is in, as `git worktree list` names them
+/// (prunable and bare entries left out).
+fn worktrees(directory: &Path) -> Vec<PathBuf> {
+    let Some(output) = git(directory, &["worktree", "list", "--porcelain", "-z"]) else { return Vec::new() };
+    let mut worktrees = Vec::new();
+    let mut current: Option<PathBuf> = None;
+    let mut usable = true;
+    for field in output.split(|&byte| byte == 0) {
+        let field = String::from_utf8_lossy(field);
+        if field.is_empty() {
+            if let Some(path) = current.take().filter(|_| usable) {
+                worktrees.extend(path.canonicalize().ok());
+            }
+            usable = true;
+        } else if let Some(path) = field.strip_prefix("worktree ") {
+            current = Some(PathBuf::from(path));
+        } else if field == "bare" || field.starts_with("prunable") {
+            usable = false;
+        }
+    }
+    worktrees.extend(current.filter(|_| usable).and_then(|path| path.canonicalize().ok()));
+    worktrees
+}
+
+fn git(directory: &Path, arguments: &[&str]) -> Option<Vec<u8>> {
+    let output = Command::new("git").args(arguments).current_dir(directory).output().ok()?;
+    output.status.success().then_some(output.stdout)
+}
+
+/// The shape of a build directory: every directory down to the units' own (`<profile>`,
+/// `.fingerprint/<unit>`, `build/<package>/<hash>`, with a target triple one level deeper)
+/// and its modification time, `incremental/` left out. `None` if it does not exist.
+fn shape(build_directory: &Path) -> Option<String> {
+    use std::fmt::Write as _;
+    use std::os::unix::fs::MetadataExt;
+    if !build_directory.is_dir() {
+        return None;
+    }
+    let mut shape = String::new();
+    let walker = walkdir::WalkDir::new(build_directory)
+        .max_depth(5)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| entry.file_type().is_dir() && entry.file_name() != "incremental");
+    for entry in walker.filter_map(Result::ok) {
+        let Ok(metadata) = entry.metadata() else { continue };
+        let _ = writeln!(
+            shape,
+            "{} {} {}",
+            entry.path().strip_prefix(build_directory).unwrap_or(entry.path()).display(),
+            metadata.mtime(),
+            metadata.mtime_nsec()
+        );
+    }
+    Some(shape)
+}

@@ -1,0 +1,79 @@
+//! Sync: a checkout first ingests what the repository's other worktrees built, so a worktree
+//! made right after a build (with nobody running `cargo store ingest`) is warm, also after a
+//! lock file bump; a sibling where cargo is building is skipped without waiting; `--no-sync`
+//! reads no sibling; and a sync never writes into a sibling's target directory.
+
+use std::fs;
+
+use crate::fixture::{BuildMode, ELIGIBLE_UNITS, Fixture, PROJECT_DEPENDENCIES, PROJECT_OUTPUT};
+use crate::support::{run, snapshot_tree};
+
+#[test]
+fn a_worktree_added_after_a_build_is_warm_without_any_ingest() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    let before = snapshot_tree(&worktree_a.join("target"), |_| false);
+    // The hook runs `cargo store checkout` during `git worktree add`.
+    run(fixture.cargo_store().args(["hook", "install", "--repository"]).arg(&worktree_a));
+    let worktree_b = fixture.add_worktree("b");
+    let build = fixture.build(&worktree_b, BuildMode::LEGACY_DEV);
+    build.assert_dependencies_fresh("a worktree added after a build that nobody ingested");
+    assert_eq!(snapshot_tree(&worktree_a.join("target"), |_| false), before, "the sync wrote into A's target");
+
+    // Nothing changed in A since: the next checkout reads no sibling's units again.
+    let report = fixture.checkout(&fixture.add_worktree("c"), &[]);
+    let sync = report.sync.expect("a sync report");
+    assert_eq!((sync.worktrees_synced, sync.units_added), (0, 0), "{sync:#?}");
+    assert!(sync.worktrees_checked >= 2, "{sync:#?}");
+}
+
+#[test]
+fn a_lock_file_bump_built_in_the_main_worktree_reaches_the_next_worktree() {
+    let fixture = Fixture::new();
+    let project = fixture.add_project("project", "1.0.0");
+    fixture.build(&project, BuildMode::LEGACY_DEV);
+    run(fixture.cargo_store().args(["hook", "install", "--repository"]).arg(&project));
+    let first = fixture.add_worktree_of(&project, "first");
+    fixture.build(&first, BuildMode::LEGACY_DEV).assert_no_dependency_recompiled(&PROJECT_DEPENDENCIES, "first");
+
+    // Bump `extra` in the main worktree, build, commit; nobody ingests.
+    let manifest = project.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest).expect("read the manifest");
+    fs::write(&manifest, text.replace("extra = \"=1.0.0\"", "extra = \"=1.0.1\"")).expect("bump extra");
+    run(fixture.cargo(&project).args(["build", "--offline"]));
+    run(fixture.git(&project).args(["commit", "--quiet", "--all", "--message", "bump extra"]));
+    let second = fixture.add_worktree_of(&project, "second");
+    let build = fixture.build(&second, BuildMode::LEGACY_DEV);
+    build.assert_no_dependency_recompiled(&PROJECT_DEPENDENCIES, "a worktree after a lock bump");
+    assert_eq!(build.run_binary("tool"), PROJECT_OUTPUT + 1);
+}
+
+#[test]
+fn a_sibling_where_cargo_builds_is_skipped_without_waiting() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    let lock = fs::File::open(worktree_a.join("target/debug/.cargo-lock")).expect("cargo's lock");
+    lock.lock().expect("hold the lock as cargo does");
+    let worktree_b = fixture.add_worktree("b");
+    let report = fixture.checkout(&worktree_b, &[]);
+    let sync = report.sync.clone().expect("a sync report");
+    assert_eq!(sync.busy, vec![worktree_a.join("target/debug/.cargo-lock")], "{sync:#?}");
+    assert_eq!((sync.worktrees_synced, report.units_placed), (0, 0), "{report:#?}");
+    drop(lock);
+    let report = fixture.checkout(&worktree_b, &[]);
+    assert_eq!(report.units_placed, ELIGIBLE_UNITS, "{report:#?}");
+}
+
+#[test]
+fn no_sync_reads_no_sibling() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    let worktree_b = fixture.add_worktree("b");
+    let report = fixture.checkout(&worktree_b, &["--no-sync"]);
+    assert!(report.sync.is_none(), "{report:#?}");
+    assert_eq!(report.units_placed, 0, "{report:#?}");
+    assert_eq!(fixture.status().units, 0, "--no-sync ingested a sibling");
+}
