@@ -77,3 +77,26 @@ fn no_sync_reads_no_sibling() {
     assert_eq!(report.units_placed, 0, "{report:#?}");
     assert_eq!(fixture.status().units, 0, "--no-sync ingested a sibling");
 }
+
+/// The timer's `gc --auto` first ingests the registered build directories that changed: a
+/// build nobody ingested (here a release build in a checked-out worktree) reaches the store.
+#[test]
+fn the_timer_ingests_registered_roots_before_it_collects() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    fixture.checkout(&worktree_b, &["--no-sync"]);
+    fixture.build(&worktree_b, BuildMode::LEGACY_RELEASE);
+    let report: serde_json::Value = crate::support::run_json(fixture.cargo_store().args(["gc", "--auto", "--json"]));
+    assert_eq!(report["refreshed"]["units_added"], ELIGIBLE_UNITS, "{report:#}");
+    assert_eq!(fixture.status().units, 2 * ELIGIBLE_UNITS, "{report:#}");
+    // What the timer's log shows.
+    let output = run(fixture.cargo_store().args(["gc", "--auto"]));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Ingested 0 of 2 registered build directories that changed"), "{stdout}");
+    let release = fixture.add_worktree("c");
+    fixture.checkout(&release, &["--no-sync"]);
+    fixture.build(&release, BuildMode::LEGACY_RELEASE).assert_dependencies_fresh("release units the timer stored");
+}

@@ -245,6 +245,29 @@ impl Index {
         read_units(&self.connection, &self.path, ids)
     }
 
+    /// Every root that is not known to be missing, with the workspace it was last used from
+    /// (roots registered before workspaces were recorded have none).
+    pub fn root_workspaces(&self) -> crate::Result<Vec<(PathBuf, PathBuf)>> {
+        let error = sql_error(&self.path);
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT path, workspace FROM roots WHERE missing_since IS NULL AND workspace IS NOT NULL ORDER BY path",
+            )
+            .map_err(&error)?;
+        let rows = statement
+            .query_map([], |row| {
+                let path: Vec<u8> = row.get(0)?;
+                let workspace: Vec<u8> = row.get(1)?;
+                Ok((
+                    PathBuf::from(std::ffi::OsStr::from_bytes(&path)),
+                    PathBuf::from(std::ffi::OsStr::from_bytes(&workspace)),
+                ))
+            })
+            .map_err(&error)?;
+        rows.collect::<Result<_, _>>().map_err(&error)
+    }
+
     /// Counts of objects, units and roots, and the bytes of all objects.
     pub fn totals(&self) -> crate::Result<Totals> {
         let error = sql_error(&self.path);
@@ -580,6 +603,17 @@ impl IndexTransaction<'_> {
         for unit in units {
             mark.execute(params![root, unit]).map_err(&error)?;
         }
+        Ok(())
+    }
+
+    /// Records the workspace (its root directory) that the root is the build directory of.
+    pub fn set_workspace(&self, root: i64, workspace: &Path) -> crate::Result<()> {
+        let error = self.error();
+        self.transaction
+            .prepare_cached("UPDATE roots SET workspace = ?2 WHERE id = ?1")
+            .map_err(&error)?
+            .execute(params![root, workspace.as_os_str().as_bytes()])
+            .map_err(&error)?;
         Ok(())
     }
 

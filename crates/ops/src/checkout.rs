@@ -264,6 +264,7 @@ pub fn checkout_with_progress(
             let metadata = fs::metadata(&build_directory)
                 .map_err(|error| cargo_store_cas::Error::io("read metadata of", &build_directory, error))?;
             let root = transaction.register_root(&build_directory, metadata.dev(), metadata.ino(), now())?;
+            transaction.set_workspace(root, &workspace.root)?;
             let ids: Vec<i64> = selection.units.iter().map(|unit| unit.id).collect();
             transaction.reference(root, &ids, now())?;
             transaction.commit()?;

@@ -94,6 +94,9 @@ pub struct GcReport {
     pub dry_run: bool,
     /// With `--auto`: why nothing was done (`busy`, `recent`, `under-budget`, `no-store`), if so.
     pub skipped: Option<String>,
+    /// From the timer (`--auto`, not a dry run): the ingest of every live root that changed
+    /// since it was last looked at, before collecting.
+    pub refreshed: Option<crate::SyncReport>,
     /// Roots checked.
     pub roots_checked: u64,
     /// Roots whose directory is missing but still within the grace period.
@@ -132,6 +135,7 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
         store: options.store.clone(),
         dry_run: options.dry_run,
         skipped: None,
+        refreshed: None,
         roots_checked: 0,
         roots_missing: Vec::new(),
         roots_dropped: Vec::new(),
@@ -147,6 +151,14 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
         bytes_after: 0,
         elapsed_ms: 0,
     };
+    // The timer keeps the store current: builds that nobody ingested reach it before anything
+    // is collected. That never fails the collection.
+    if options.auto == Some(Auto::Timer) && !options.dry_run {
+        report.refreshed = Some(
+            crate::refresh(&options.store, crate::REFRESH_BUDGET)
+                .unwrap_or_else(|error| crate::SyncReport { failures: vec![error.to_string()], ..Default::default() }),
+        );
+    }
     // Collecting never creates a store: there is nothing to collect in one that is not there,
     // and a store made at a mistyped `--store` would only hide the typo. Asked by hand (or with
     // `--dry-run`) that is an error, as for every command that reads the store; from the timer,

@@ -378,6 +378,7 @@ pub fn ingest_with_progress(
         .collect();
     let repository = repository_of(&workspace.root);
     transaction.set_current(root, repository.as_deref(), &build_inputs_digest(&workspace), &current)?;
+    transaction.set_workspace(root, &workspace.root)?;
     transaction.commit()?;
     progress.finish();
     let retimes = plan_retimes(&store, units, &verdicts.dependencies, &rows, &build_directory)?;

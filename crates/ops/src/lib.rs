@@ -34,7 +34,7 @@ pub use progress::{NoProgress, Progress};
 pub use repair::{RepairReport, rebuild_index};
 pub use roots::{ForgetReport, RootEntry, RootsReport, forget, roots};
 pub use status::{StatusReport, status};
-pub use sync::{SYNC_BUDGET, SyncReport, sync};
+pub use sync::{REFRESH_BUDGET, SYNC_BUDGET, SyncReport, refresh, sync};
 pub use verify::{Problem, VerifyOptions, VerifyReport, verify};
 
 /// The version of the JSON schema of every report; bumped when a field changes meaning or

@@ -23,8 +23,11 @@ use serde::Serialize;
 
 use crate::{IngestOptions, elapsed_ms, ingest};
 
-/// How long a sync may take before it starts no further ingest.
+/// How long a sync before a checkout may take before it starts no further ingest.
 pub const SYNC_BUDGET: Duration = Duration::from_secs(5);
+
+/// How long the timer's refresh of every root may take before it starts no further ingest.
+pub const REFRESH_BUDGET: Duration = Duration::from_secs(300);
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -52,7 +55,6 @@ pub fn sync(store: &Path, workspace: &Workspace, budget: Duration) -> SyncReport
     let mut report = SyncReport::default();
     let Some(own) = toplevel(&workspace.root) else { return report };
     let Ok(relative) = workspace.root.strip_prefix(&own) else { return report };
-    let cache = store.join("cache").join("sync");
     for worktree in worktrees(&workspace.root).into_iter().filter(|worktree| *worktree != own) {
         let manifest = worktree.join(relative).join("Cargo.toml");
         if !manifest.is_file() {
@@ -67,36 +69,69 @@ pub fn sync(store: &Path, workspace: &Workspace, budget: Duration) -> SyncReport
         // inside our worktree. A target directory outside (a shared CARGO_TARGET_DIR) is ours.
         let Ok(inside) = workspace.build_directory.strip_prefix(&workspace.root) else { continue };
         let build_directory = worktree.join(relative).join(inside);
-        let Some(current) = shape(&build_directory) else { continue };
-        let record =
-            cache.join(format!("{}.txt", blake3::hash(build_directory.as_os_str().as_encoded_bytes()).to_hex()));
-        if std::fs::read_to_string(&record).is_ok_and(|recorded| recorded == current) {
-            continue;
-        }
-        if let Some(lock) = crate::checkout::cargo_lock_held(&build_directory) {
-            report.busy.push(lock);
-            continue;
-        }
-        let options = IngestOptions {
-            store: store.to_path_buf(),
-            manifest_path: Some(manifest),
-            target_directory: None,
-            size_budget: None,
-        };
-        match ingest(&options, &mut |_| {}) {
-            Ok(ingested) => {
-                report.worktrees_synced += 1;
-                report.units_added += ingested.units_added;
-                // Remembered only once ingested: a failed sibling is tried again next time.
-                if std::fs::create_dir_all(&cache).is_ok() {
-                    let _ = std::fs::write(&record, &current);
-                }
-            }
-            Err(error) => report.failures.push(format!("{}: {error}", worktree.display())),
-        }
+        ingest_if_changed(store, &manifest, &build_directory, &mut report);
     }
     report.elapsed_ms = elapsed_ms(start);
     report
+}
+
+/// Ingests every live registered root whose workspace is known and whose build directory
+/// changed since it was last looked at: what the timer runs before it collects, so that
+/// builds nobody ingested (an IDE's, an agent's in a worktree made without the hook) still
+/// reach the store.
+pub fn refresh(store: &Path, budget: Duration) -> crate::Result<SyncReport> {
+    let start = Instant::now();
+    let mut report = SyncReport::default();
+    let roots = match cargo_store_cas::Store::try_open_existing(store, cargo_store_cas::Access::Shared)? {
+        Some(opened) => opened.index().root_workspaces()?,
+        None => return Ok(report),
+    };
+    for (build_directory, workspace) in roots {
+        let manifest = workspace.join("Cargo.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        if start.elapsed() > budget {
+            report.worktrees_deferred += 1;
+            continue;
+        }
+        report.worktrees_checked += 1;
+        ingest_if_changed(store, &manifest, &build_directory, &mut report);
+    }
+    report.elapsed_ms = elapsed_ms(start);
+    Ok(report)
+}
+
+/// Ingests the workspace of `manifest` if its build directory changed shape since the last
+/// look and cargo is not building there, adding what happened to `report`.
+fn ingest_if_changed(store: &Path, manifest: &Path, build_directory: &Path, report: &mut SyncReport) {
+    let Some(current) = shape(build_directory) else { return };
+    let cache = store.join("cache").join("sync");
+    let record = cache.join(format!("{}.txt", blake3::hash(build_directory.as_os_str().as_encoded_bytes()).to_hex()));
+    if std::fs::read_to_string(&record).is_ok_and(|recorded| recorded == current) {
+        return;
+    }
+    if let Some(lock) = crate::checkout::cargo_lock_held(build_directory) {
+        report.busy.push(lock);
+        return;
+    }
+    let options = IngestOptions {
+        store: store.to_path_buf(),
+        manifest_path: Some(manifest.to_path_buf()),
+        target_directory: None,
+        size_budget: None,
+    };
+    match ingest(&options, &mut |_| {}) {
+        Ok(ingested) => {
+            report.worktrees_synced += 1;
+            report.units_added += ingested.units_added;
+            // Remembered only once ingested: a failed build directory is tried again next time.
+            if std::fs::create_dir_all(&cache).is_ok() {
+                let _ = std::fs::write(&record, &current);
+            }
+        }
+        Err(error) => report.failures.push(format!("{}: {error}", manifest.display())),
+    }
 }
 
 /// The top directory of the git worktree that `directory` is in.

@@ -36,7 +36,9 @@ pub struct Arguments {
     /// Change nothing; print what would be deleted.
     #[arg(long)]
     dry_run: bool,
-    /// Do nothing if the store is busy or was collected in the last 20 hours.
+    /// What the timer runs: first ingest every registered build directory that changed since
+    /// it was last looked at (builds nobody ingested), then collect, unless the store is busy
+    /// or was collected in the last 20 hours.
     #[arg(long)]
     auto: bool,
     /// Print the report as JSON.
@@ -64,6 +66,21 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
 
 /// Prints a report for people (also used after an automatic collection).
 pub fn print(report: &GcReport) {
+    if let Some(refreshed) = &report.refreshed {
+        println!(
+            "Ingested {} of {} registered build directories that changed: {} added, in {}",
+            refreshed.worktrees_synced,
+            refreshed.worktrees_checked,
+            count(refreshed.units_added, "unit"),
+            duration(refreshed.elapsed_ms)
+        );
+        for lock in &refreshed.busy {
+            println!("  not ingested: cargo is building there (it holds `{}`)", lock.display());
+        }
+        for failure in &refreshed.failures {
+            println!("  not ingested: {failure}");
+        }
+    }
     if let Some(reason) = &report.skipped {
         let why = match reason.as_str() {
             "busy" => "another cargo-store command is running".to_owned(),
