@@ -11,6 +11,7 @@ mod doctor;
 mod eligibility;
 mod end_to_end;
 mod exec;
+mod fixed_cost;
 mod fixture;
 mod gc;
 mod help;

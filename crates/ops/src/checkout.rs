@@ -167,7 +167,7 @@ pub fn checkout_with_progress(
     let start = Instant::now();
     let workspace =
         load_workspace(&options.store, options.manifest_path.as_deref(), options.target_directory.as_deref())?;
-    let toolchain = Toolchain::detect(&workspace.root)?;
+    let toolchain = Toolchain::detect_cached(&workspace.root, crate::rustc_cache(&options.store).as_deref())?;
     let namespace = toolchain.namespace();
     let packages = storable_packages(&workspace);
     let build_directory = workspace.build_directory.clone();

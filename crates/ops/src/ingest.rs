@@ -149,7 +149,8 @@ pub fn ingest_with_progress(
     };
     // `rustc -vV` takes as long as the scan of a large target: run them side by side.
     let (toolchain, scanned) = std::thread::scope(|scope| {
-        let toolchain = scope.spawn(|| Toolchain::detect(&workspace.root));
+        let toolchain =
+            scope.spawn(|| Toolchain::detect_cached(&workspace.root, crate::rustc_cache(&options.store).as_deref()));
         let scanned = scan(&build_directory);
         (toolchain.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), scanned)
     });

@@ -60,6 +60,12 @@ pub(crate) fn load_workspace(
     Ok(cargo_store_target::Workspace::load_cached(manifest_path, target_directory, cache.as_deref())?)
 }
 
+/// The store's cache of `rustc -vV` answers (see `Toolchain::detect_cached`), once the store
+/// exists.
+pub(crate) fn rustc_cache(store: &std::path::Path) -> Option<std::path::PathBuf> {
+    store.is_dir().then(|| store.join("cache").join("rustc"))
+}
+
 /// A size for people: `512 B`, `1.5 KiB`, `3.0 GiB`.
 pub fn format_bytes(count: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];

@@ -8,6 +8,19 @@
 //! updated) means asking cargo again. A workspace without a lock file is refused, so never
 //! remembered; a lock file deleted after an answer was remembered changes its state and so
 //! means asking cargo again, which then refuses it.
+//!
+//! # A new worktree
+//!
+//! The entry above is keyed by the current directory and the manifest's path, so a new
+//! worktree of a repository would miss it, though cargo's answer for it differs only in its
+//! paths. A second entry is therefore kept under the contents of the manifest cargo starts from
+//! and of the nearest `Cargo.lock` above it, recording the digest of every input inside the
+//! workspace root (manifests, lock file, `.cargo/config.toml`). A workspace whose inputs have
+//! the same contents, whose configuration outside the root is the same set of unchanged files
+//! and whose environment is the same gets that answer with every path under the old root moved
+//! to the new one ([`rebase`]); packages outside the root (registry and git sources) stay. An
+//! answer whose target or build directory, or a path package, lies outside the old root is not
+//! reused: where those would be for the new worktree only cargo knows.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -27,6 +40,22 @@ const ENVIRONMENT: [&str; 5] =
 
 /// A file's size, mtime (ns) and inode; `None` when it does not exist.
 type FileState = Option<(u64, i64, u64)>;
+
+/// What the answer of cargo for one workspace root depended on, for another root with the same
+/// files (see the module docs).
+#[derive(Serialize, Deserialize)]
+struct ContentEntry {
+    format: u32,
+    workspace: Workspace,
+    /// The manifest cargo started from, relative to the root.
+    start: PathBuf,
+    /// The inputs inside the root, relative to it, with the digest of their contents (`None`
+    /// for a file that did not exist).
+    inside: Vec<(PathBuf, Option<String>)>,
+    /// The inputs outside the root that existed, with their states.
+    outside: Vec<(PathBuf, FileState)>,
+    environment: Vec<(String, Option<String>)>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -76,6 +105,132 @@ fn inputs(workspace: &Workspace, start: &Path) -> Vec<PathBuf> {
     files
 }
 
+fn digest(path: &Path) -> Option<String> {
+    fs::read(path).ok().map(|bytes| blake3::hash(&bytes).to_hex().to_string())
+}
+
+/// Where the content entry for a workspace started from `start` is looked up: the contents of
+/// `start` and of the nearest `Cargo.lock` above it, and the environment.
+fn content_file(cache_directory: &Path, start: &Path) -> Option<PathBuf> {
+    let manifest = fs::read(start).ok()?;
+    let lock = start.ancestors().skip(1).find_map(|directory| fs::read(directory.join("Cargo.lock")).ok())?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&FORMAT.to_le_bytes());
+    for part in [&manifest, &lock, &serde_json::to_vec(&environment()).ok()?] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    Some(cache_directory.join("by-content").join(format!("{}.json", hasher.finalize().to_hex())))
+}
+
+/// Splits the inputs of `workspace` into those inside its root, with their digests, and the
+/// existing ones outside it, with their states.
+#[allow(clippy::type_complexity)]
+fn content_inputs(workspace: &Workspace, start: &Path) -> (Vec<(PathBuf, Option<String>)>, Vec<(PathBuf, FileState)>) {
+    let (mut inside, mut outside) = (Vec::new(), Vec::new());
+    // Sources vendored inside the root (a directory source replacing a registry) are rebased
+    // too: they must be there in the new root.
+    let mut files = inputs(workspace, start);
+    files.extend(
+        workspace
+            .packages
+            .iter()
+            .filter(|package| package.root.starts_with(&workspace.root))
+            .map(|package| package.root.join("Cargo.toml")),
+    );
+    files.sort();
+    files.dedup();
+    for path in files {
+        match path.strip_prefix(&workspace.root) {
+            Ok(relative) => inside.push((relative.to_path_buf(), digest(&path))),
+            Err(_) => {
+                let recorded = state(&path);
+                if recorded.is_some() {
+                    outside.push((path, recorded));
+                }
+            }
+        }
+    }
+    inside.sort();
+    outside.sort();
+    (inside, outside)
+}
+
+/// `workspace` with every path under its root moved under `root`; `None` when its target or
+/// build directory or a path package lies outside its root, so that where they would be for
+/// `root` cannot be told.
+fn rebase(workspace: &Workspace, root: &Path) -> Option<Workspace> {
+    let old = &workspace.root;
+    let moved = |path: &Path| path.strip_prefix(old).ok().map(|relative| root.join(relative));
+    let mut rebased = workspace.clone();
+    rebased.root = root.to_path_buf();
+    rebased.target_directory = moved(&workspace.target_directory)?;
+    rebased.build_directory = moved(&workspace.build_directory)?;
+    for package in &mut rebased.packages {
+        match moved(&package.root) {
+            Some(path) => package.root = path,
+            None if package.source_kind == crate::SourceKind::Path => return None,
+            None => {}
+        }
+    }
+    Some(rebased)
+}
+
+/// The answer remembered for another root whose inputs have the same contents, rebased onto
+/// the root of `start` (see the module docs).
+fn reuse_by_content(cache_directory: &Path, start: &Path) -> Option<Workspace> {
+    let entry: ContentEntry = serde_json::from_slice(&fs::read(content_file(cache_directory, start)?).ok()?).ok()?;
+    if entry.format != FORMAT || entry.environment != environment() {
+        return None;
+    }
+    // The new root: `start` without the manifest's path relative to the old root.
+    let mut root = start;
+    for _ in entry.start.components() {
+        root = root.parent()?;
+    }
+    if root.join(&entry.start) != start {
+        return None;
+    }
+    let workspace = rebase(&entry.workspace, root)?;
+    let (inside, outside) = content_inputs(&workspace, start);
+    (inside == entry.inside && outside == entry.outside).then_some(workspace)
+}
+
+/// Remembers `workspace`, cargo's answer for `start`, for other roots with the same inputs.
+fn record_by_content(cache_directory: &Path, start: &Path, workspace: &Workspace) {
+    let (Some(file), Ok(relative)) = (content_file(cache_directory, start), start.strip_prefix(&workspace.root)) else {
+        return;
+    };
+    if rebase(workspace, &workspace.root).is_none() {
+        return;
+    }
+    let (inside, outside) = content_inputs(workspace, start);
+    let entry = ContentEntry {
+        format: FORMAT,
+        workspace: workspace.clone(),
+        start: relative.to_path_buf(),
+        inside,
+        outside,
+        environment: environment(),
+    };
+    if let Some(directory) = file.parent() {
+        write_atomically(directory, &file, &entry);
+    }
+}
+
+/// Writes `value` as JSON to `file` in `directory` (created if needed), all or nothing; the
+/// cache is an optimisation: failing to write it is not the user's problem.
+fn write_atomically(directory: &Path, file: &Path, value: &impl Serialize) {
+    if fs::create_dir_all(directory).is_ok()
+        && let Ok(bytes) = serde_json::to_vec(value)
+    {
+        let temporary = cargo_store_fs::temporary_path(file);
+        if fs::write(&temporary, bytes).is_err() || fs::rename(&temporary, file).is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+    }
+}
+
 /// The manifest cargo would start from: the given one, or the nearest `Cargo.toml` above the
 /// current directory.
 pub(crate) fn start_manifest(manifest_path: Option<&Path>) -> Option<PathBuf> {
@@ -115,7 +270,17 @@ impl Workspace {
         {
             return Ok(entry.workspace);
         }
-        let workspace = Workspace::load(manifest_path, target.as_deref())?;
+        // A new worktree: the answer for another one with the same files, unless the target
+        // directory is given, which the content entry does not record.
+        let reused = target.is_none().then(|| reuse_by_content(cache_directory, &start)).flatten();
+        let asked = reused.is_none();
+        let workspace = match reused {
+            Some(workspace) => workspace,
+            None => Workspace::load(manifest_path, target.as_deref())?,
+        };
+        if asked && target.is_none() {
+            record_by_content(cache_directory, &start, &workspace);
+        }
         let entry = Entry {
             format: FORMAT,
             files: inputs(&workspace, &start)
@@ -128,15 +293,7 @@ impl Workspace {
             environment: environment(),
             workspace,
         };
-        // The cache is an optimisation: failing to write it is not the user's problem.
-        if fs::create_dir_all(cache_directory).is_ok()
-            && let Ok(bytes) = serde_json::to_vec(&entry)
-        {
-            let temporary = cargo_store_fs::temporary_path(&file);
-            if fs::write(&temporary, bytes).is_err() || fs::rename(&temporary, &file).is_err() {
-                let _ = fs::remove_file(&temporary);
-            }
-        }
+        write_atomically(cache_directory, &file, &entry);
         Ok(entry.workspace)
     }
 }
