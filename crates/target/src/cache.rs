@@ -205,6 +205,17 @@ fn record_by_content(cache_directory: &Path, start: &Path, workspace: &Workspace
         return;
     }
     let (inside, outside) = content_inputs(workspace, start);
+    // Run from elsewhere (another worktree, as sync does) with a configuration of its own
+    // there, the answer fits no other root: keep the entry that may.
+    let current = std::env::current_dir().unwrap_or_default();
+    let own = |path: &Path| {
+        path.parent().and_then(Path::parent).is_some_and(|directory| {
+            current.starts_with(directory) && !workspace.root.starts_with(directory) && !start.starts_with(directory)
+        })
+    };
+    if outside.iter().any(|(path, _)| own(path)) {
+        return;
+    }
     let entry = ContentEntry {
         format: FORMAT,
         workspace: workspace.clone(),
