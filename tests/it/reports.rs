@@ -142,6 +142,8 @@ pub struct SyncReport {
     pub units_added: u64,
     /// Lock files of build directories skipped because cargo held them.
     pub busy: Vec<std::path::PathBuf>,
+    /// Ingests that failed, with why.
+    pub failures: Vec<String>,
 }
 
 /// `cargo-store status --json`.

@@ -100,3 +100,22 @@ fn the_timer_ingests_registered_roots_before_it_collects() {
     fixture.checkout(&release, &["--no-sync"]);
     fixture.build(&release, BuildMode::LEGACY_RELEASE).assert_dependencies_fresh("release units the timer stored");
 }
+
+/// What an ingest or a checkout has just seen is not ingested again by the next sync: only a
+/// build makes a sibling worth reading.
+#[test]
+fn a_sync_reads_only_siblings_that_built_since() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    let first = fixture.checkout(&worktree_b, &[]).sync.expect("a sync report");
+    assert_eq!((first.worktrees_checked, first.worktrees_synced), (1, 0), "{first:#?}");
+    let second = fixture.checkout(&fixture.add_worktree("c"), &[]).sync.expect("a sync report");
+    assert_eq!((second.worktrees_checked, second.worktrees_synced), (2, 0), "{second:#?}");
+    fixture.build(&worktree_b, BuildMode::LEGACY_RELEASE);
+    let third = fixture.checkout(&fixture.add_worktree("d"), &[]).sync.expect("a sync report");
+    assert_eq!((third.worktrees_synced, third.units_added), (1, ELIGIBLE_UNITS), "{third:#?}");
+    assert!(third.failures.is_empty() && third.busy.is_empty(), "{third:#?}");
+}

@@ -201,6 +201,7 @@ pub fn checkout_with_progress(
     };
 
     refuse_while_cargo_builds(&build_directory)?;
+    let before = crate::sync::shape(&build_directory);
     if options.sync && !options.dry_run {
         report.sync = Some(crate::sync::sync(&options.store, &workspace, crate::sync::SYNC_BUDGET));
     }
@@ -303,6 +304,13 @@ pub fn checkout_with_progress(
         return Ok(report);
     }
     apply(&plan, options, &store, &build_directory, progress, &mut report)?;
+    // When nothing was here that an ingest has not seen (a new directory, or the shape the
+    // last ingest saw), a sync need not ingest this directory until cargo builds here.
+    if (before.is_none() || before == crate::sync::recorded_shape(&options.store, &build_directory))
+        && let Some(after) = crate::sync::shape(&build_directory)
+    {
+        crate::sync::remember_shape(&options.store, &build_directory, &after);
+    }
     report.elapsed_ms = elapsed_ms(start);
     Ok(report)
 }

@@ -147,6 +147,7 @@ pub fn ingest_with_progress(
         }
         Err(error) => return Err(cargo_store_cas::Error::io("read metadata of", &build_directory, error).into()),
     };
+    let shape = crate::sync::shape(&build_directory);
     // `rustc -vV` takes as long as the scan of a large target: run them side by side.
     let (toolchain, scanned) = std::thread::scope(|scope| {
         let toolchain =
@@ -382,6 +383,11 @@ pub fn ingest_with_progress(
     transaction.set_workspace(root, &workspace.root)?;
     transaction.commit()?;
     progress.finish();
+    // A sync need not look here again until cargo builds here again. The shape is the one from
+    // before the scan, so whatever a build added meanwhile is looked at next time.
+    if let Some(shape) = &shape {
+        crate::sync::remember_shape(&options.store, &build_directory, shape);
+    }
     let retimes = plan_retimes(&store, units, &verdicts.dependencies, &rows, &build_directory)?;
     drop(store);
     if !retimes.is_empty() {

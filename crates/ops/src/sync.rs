@@ -106,9 +106,7 @@ pub fn refresh(store: &Path, budget: Duration) -> crate::Result<SyncReport> {
 /// look and cargo is not building there, adding what happened to `report`.
 fn ingest_if_changed(store: &Path, manifest: &Path, build_directory: &Path, report: &mut SyncReport) {
     let Some(current) = shape(build_directory) else { return };
-    let cache = store.join("cache").join("sync");
-    let record = cache.join(format!("{}.txt", blake3::hash(build_directory.as_os_str().as_encoded_bytes()).to_hex()));
-    if std::fs::read_to_string(&record).is_ok_and(|recorded| recorded == current) {
+    if recorded_shape(store, build_directory).is_some_and(|recorded| recorded == current) {
         return;
     }
     if let Some(lock) = crate::checkout::cargo_lock_held(build_directory) {
@@ -122,15 +120,38 @@ fn ingest_if_changed(store: &Path, manifest: &Path, build_directory: &Path, repo
         size_budget: None,
     };
     match ingest(&options, &mut |_| {}) {
+        // Ingest remembers the shape it saw: a failed build directory is tried again next time.
         Ok(ingested) => {
             report.worktrees_synced += 1;
             report.units_added += ingested.units_added;
-            // Remembered only once ingested: a failed build directory is tried again next time.
-            if std::fs::create_dir_all(&cache).is_ok() {
-                let _ = std::fs::write(&record, &current);
-            }
         }
         Err(error) => report.failures.push(format!("{}: {error}", manifest.display())),
+    }
+}
+
+/// Where the shape of `build_directory` is remembered in `store`.
+fn shape_record(store: &Path, build_directory: &Path) -> PathBuf {
+    let name = blake3::hash(build_directory.as_os_str().as_encoded_bytes()).to_hex();
+    store.join("cache").join("sync").join(format!("{name}.txt"))
+}
+
+/// The shape of `build_directory` when it was last ingested (or checked out into with nothing
+/// unseen in it).
+pub(crate) fn recorded_shape(store: &Path, build_directory: &Path) -> Option<String> {
+    std::fs::read_to_string(shape_record(store, build_directory)).ok()
+}
+
+/// Remembers `shape` as the shape of `build_directory` whose every unit is stored or was
+/// looked at by an ingest. An optimisation: failing to remember is not the user's problem.
+pub(crate) fn remember_shape(store: &Path, build_directory: &Path, shape: &str) {
+    let record = shape_record(store, build_directory);
+    if let Some(parent) = record.parent()
+        && std::fs::create_dir_all(parent).is_ok()
+    {
+        let temporary = cargo_store_fs::temporary_path(&record);
+        if std::fs::write(&temporary, shape).is_err() || std::fs::rename(&temporary, &record).is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
     }
 }
 
@@ -173,7 +194,7 @@ fn git(directory: &Path, arguments: &[&str]) -> Option<Vec<u8>> {
 /// The shape of a build directory: every directory down to the units' own (`<profile>`,
 /// `.fingerprint/<unit>`, `build/<package>/<hash>`, with a target triple one level deeper)
 /// and its modification time, `incremental/` left out. `None` if it does not exist.
-fn shape(build_directory: &Path) -> Option<String> {
+pub(crate) fn shape(build_directory: &Path) -> Option<String> {
     use std::fmt::Write as _;
     use std::os::unix::fs::MetadataExt;
     if !build_directory.is_dir() {
