@@ -52,27 +52,19 @@ pub struct SyncReport {
 /// into `store`.
 pub fn sync(store: &Path, workspace: &Workspace, budget: Duration) -> SyncReport {
     let start = Instant::now();
-    let mut report = SyncReport::default();
-    let Some(own) = toplevel(&workspace.root) else { return report };
-    let Ok(relative) = workspace.root.strip_prefix(&own) else { return report };
-    for worktree in worktrees(&workspace.root).into_iter().filter(|worktree| *worktree != own) {
-        let manifest = worktree.join(relative).join("Cargo.toml");
-        if !manifest.is_file() {
-            continue;
+    let mut candidates = Vec::new();
+    // Where a sibling builds, as this workspace would: its own `target/` when ours is inside
+    // our worktree. A target directory outside (a shared CARGO_TARGET_DIR) is ours.
+    if let Some(own) = toplevel(&workspace.root)
+        && let Ok(relative) = workspace.root.strip_prefix(&own)
+        && let Ok(inside) = workspace.build_directory.strip_prefix(&workspace.root)
+    {
+        for worktree in worktrees(&workspace.root).into_iter().filter(|worktree| *worktree != own) {
+            let root = worktree.join(relative);
+            candidates.push((root.join("Cargo.toml"), root.join(inside)));
         }
-        if start.elapsed() > budget {
-            report.worktrees_deferred += 1;
-            continue;
-        }
-        report.worktrees_checked += 1;
-        // Where the sibling builds, as this workspace would: its own `target/` when ours is
-        // inside our worktree. A target directory outside (a shared CARGO_TARGET_DIR) is ours.
-        let Ok(inside) = workspace.build_directory.strip_prefix(&workspace.root) else { continue };
-        let build_directory = worktree.join(relative).join(inside);
-        ingest_if_changed(store, &manifest, &build_directory, &mut report);
     }
-    report.elapsed_ms = elapsed_ms(start);
-    report
+    ingest_changed(store, candidates, start, budget)
 }
 
 /// Ingests every live registered root whose workspace is known and whose build directory
@@ -81,13 +73,20 @@ pub fn sync(store: &Path, workspace: &Workspace, budget: Duration) -> SyncReport
 /// reach the store.
 pub fn refresh(store: &Path, budget: Duration) -> crate::Result<SyncReport> {
     let start = Instant::now();
-    let mut report = SyncReport::default();
     let roots = match cargo_store_cas::Store::try_open_existing(store, cargo_store_cas::Access::Shared)? {
         Some(opened) => opened.index().root_workspaces()?,
-        None => return Ok(report),
+        None => Vec::new(),
     };
-    for (build_directory, workspace) in roots {
-        let manifest = workspace.join("Cargo.toml");
+    let candidates =
+        roots.into_iter().map(|(build_directory, workspace)| (workspace.join("Cargo.toml"), build_directory));
+    Ok(ingest_changed(store, candidates.collect(), start, budget))
+}
+
+/// Ingests each (manifest, build directory) of `candidates` that changed, until `budget` after
+/// `start` is spent.
+fn ingest_changed(store: &Path, candidates: Vec<(PathBuf, PathBuf)>, start: Instant, budget: Duration) -> SyncReport {
+    let mut report = SyncReport::default();
+    for (manifest, build_directory) in candidates {
         if !manifest.is_file() {
             continue;
         }
@@ -99,7 +98,7 @@ pub fn refresh(store: &Path, budget: Duration) -> crate::Result<SyncReport> {
         ingest_if_changed(store, &manifest, &build_directory, &mut report);
     }
     report.elapsed_ms = elapsed_ms(start);
-    Ok(report)
+    report
 }
 
 /// Ingests the workspace of `manifest` if its build directory changed shape since the last
