@@ -210,7 +210,7 @@ pub fn checkout_with_progress(
         create_target(&workspace.target_directory, &build_directory)?;
     }
     let mut context = ExplainContext::default();
-    let units = {
+    let (units, holding_fingerprints) = {
         let transaction = store.index_mut().transaction()?;
         let candidates = transaction.units_for_packages(&namespace, &packages)?;
         if candidates.is_empty() {
@@ -270,12 +270,12 @@ pub fn checkout_with_progress(
             transaction.reference(root, &ids, now())?;
             transaction.commit()?;
         }
-        selection.units
+        (selection.units, selection.holding_fingerprints)
     };
 
     pause("checkout-registered");
 
-    let plan = Plan::new(&units, &build_directory, store.objects());
+    let plan = Plan::new(&units, &holding_fingerprints, &build_directory, store.objects());
     for unit in &plan.units {
         match unit.verdict {
             Verdict::Place { delta } => {
@@ -472,8 +472,14 @@ enum Found {
 
 impl<'a> Plan<'a> {
     /// Decides what to do with `units` (each of whose dependencies is among them) in
-    /// `build_directory`.
-    fn new(units: &'a [StoredUnit], build_directory: &Path, objects: &Objects) -> Plan<'a> {
+    /// `build_directory`, where the fingerprint files of `holding_fingerprints` hold the
+    /// stored fingerprints.
+    fn new(
+        units: &'a [StoredUnit],
+        holding_fingerprints: &HashSet<i64>,
+        build_directory: &Path,
+        objects: &Objects,
+    ) -> Plan<'a> {
         let destinations: Vec<(usize, &StoredFile, PathBuf)> = units
             .iter()
             .enumerate()
@@ -484,7 +490,7 @@ impl<'a> Plan<'a> {
             .collect();
         let found: Vec<Found> =
             destinations.par_iter().map(|(_, file, destination)| look(objects, file, destination)).collect();
-        let built_here: Vec<bool> = units.iter().map(|unit| holds_fingerprint(build_directory, unit)).collect();
+        let built_here: Vec<bool> = units.iter().map(|unit| holding_fingerprints.contains(&unit.id)).collect();
 
         let mut conflicts = Vec::new();
         let mut warnings = Vec::new();
@@ -954,6 +960,8 @@ impl Reason {
 /// The units chosen for a checkout, and the packages whose stored units were all dropped.
 struct Selection {
     units: Vec<StoredUnit>,
+    /// The units whose fingerprint file in the build directory holds their fingerprint.
+    holding_fingerprints: HashSet<i64>,
     /// Per dropped unit's package, the row ids of its dependencies that were not candidates.
     dropped: Vec<(PackageKey, Vec<i64>)>,
     /// Per package, how many stored variants were left out for `preferred` ones.
@@ -1011,6 +1019,7 @@ fn select(
             }
         }
     }
+    let holding_fingerprints: HashSet<i64> = best.values().filter(|(here, _)| *here).map(|(_, unit)| unit.id).collect();
     let mut units: Vec<StoredUnit> = best.into_values().map(|(_, unit)| unit).collect();
     let mut dropped = Vec::new();
     loop {
@@ -1026,7 +1035,7 @@ fn select(
             keep
         });
         if units.len() == before {
-            return Selection { units, dropped, other_variants, not_built: not_built_units };
+            return Selection { units, holding_fingerprints, dropped, other_variants, not_built: not_built_units };
         }
     }
 }
