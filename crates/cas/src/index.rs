@@ -124,6 +124,8 @@ pub struct StoredUnit {
     pub id: i64,
     /// Full key.
     pub key: String,
+    /// The toolchain namespace.
+    pub toolchain: String,
     /// `legacy` or `per-unit`.
     pub layout: String,
     /// The place.
@@ -290,12 +292,12 @@ impl Index {
 }
 
 /// The units `ids` with their files and dependencies, in the order of `ids`.
-fn read_units(connection: &Connection, path: &Path, ids: &[i64]) -> crate::Result<Vec<StoredUnit>> {
+pub(crate) fn read_units(connection: &Connection, path: &Path, ids: &[i64]) -> crate::Result<Vec<StoredUnit>> {
     let error = sql_error(path);
     let mut select_unit = connection
         .prepare_cached(
             "SELECT id, key, layout, place, name, kind, target, fingerprint, package_name, package_version,
-                    package_source, bytes, last_used
+                    package_source, bytes, last_used, toolchain
              FROM units WHERE id = ?1",
         )
         .map_err(&error)?;
@@ -325,6 +327,7 @@ fn read_units(connection: &Connection, path: &Path, ids: &[i64]) -> crate::Resul
                     package: PackageKey { name: row.get(8)?, version: row.get(9)?, source: row.get(10)? },
                     bytes: to_u64(row.get(11)?),
                     last_used: row.get(12)?,
+                    toolchain: row.get(13)?,
                     dependencies: Vec::new(),
                     files: Vec::new(),
                 })

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use cargo_store_fs::FileClass;
 use rusqlite::params;
 
-use crate::index::{IndexTransaction, to_i64, to_u64};
-use crate::{ManifestEntry, NewUnit, ObjectId, ObjectRecord, PackageKey};
+use crate::index::{IndexTransaction, read_units, to_i64, to_u64};
+use crate::{ManifestEntry, NewUnit, ObjectId, ObjectRecord};
 
 /// A worktree file that should hold an object's bytes: where a damaged object can be restored
 /// from.
@@ -113,55 +113,35 @@ impl IndexTransaction<'_> {
     /// manifest file again).
     pub fn new_unit(&self, unit: i64) -> crate::Result<NewUnit> {
         let error = self.error();
-        let mut stored = self
-            .transaction
-            .prepare_cached(
-                "SELECT key, toolchain, layout, place, name, kind, target, fingerprint,
-                        package_name, package_version, package_source, bytes FROM units WHERE id = ?1",
-            )
-            .map_err(&error)?
-            .query_row([unit], |row| {
-                Ok(NewUnit {
-                    key: row.get(0)?,
-                    toolchain: row.get(1)?,
-                    layout: row.get(2)?,
-                    place: row.get(3)?,
-                    name: row.get(4)?,
-                    kind: row.get(5)?,
-                    target: row.get(6)?,
-                    fingerprint: row.get(7)?,
-                    package: PackageKey { name: row.get(8)?, version: row.get(9)?, source: row.get(10)? },
-                    bytes: to_u64(row.get(11)?),
-                    files: Vec::new(),
-                    dependencies: Vec::new(),
+        let stored = read_units(&self.transaction, self.path, &[unit])?
+            .pop()
+            .ok_or_else(|| error(rusqlite::Error::QueryReturnedNoRows))?;
+        let mut stored = NewUnit {
+            key: stored.key,
+            toolchain: stored.toolchain,
+            layout: stored.layout,
+            place: stored.place,
+            name: stored.name,
+            kind: stored.kind,
+            target: stored.target,
+            fingerprint: stored.fingerprint,
+            package: stored.package,
+            bytes: stored.bytes,
+            files: stored
+                .files
+                .into_iter()
+                .map(|file| ManifestEntry {
+                    object: file.object.map(|record| record.id),
+                    path: file.path,
+                    size: file.size,
+                    mode: file.mode,
+                    modified_ns: file.modified_ns,
+                    class: file.class,
+                    link_group: file.link_group,
                 })
-            })
-            .map_err(&error)?;
-        stored.files = self
-            .transaction
-            .prepare_cached(
-                "SELECT f.path, o.hash, o.executable, f.size, f.mode, f.mtime_ns, f.class, f.link_group
-                 FROM unit_files f LEFT JOIN objects o ON o.id = f.object_id WHERE f.unit_id = ?1",
-            )
-            .map_err(&error)?
-            .query_map([unit], |row| {
-                let hash: Option<Vec<u8>> = row.get(1)?;
-                let executable: Option<bool> = row.get(2)?;
-                Ok(ManifestEntry {
-                    path: row.get(0)?,
-                    object: hash
-                        .and_then(|hash| <[u8; 32]>::try_from(hash).ok())
-                        .map(|hash| ObjectId { hash, executable: executable.unwrap_or(false) }),
-                    size: to_u64(row.get(3)?),
-                    mode: row.get(4)?,
-                    modified_ns: row.get(5)?,
-                    class: FileClass::from_code(row.get(6)?).unwrap_or(FileClass::Metadata),
-                    link_group: row.get(7)?,
-                })
-            })
-            .map_err(&error)?
-            .collect::<Result<_, _>>()
-            .map_err(&error)?;
+                .collect(),
+            dependencies: Vec::new(),
+        };
         stored.dependencies = self
             .transaction
             .prepare_cached(
