@@ -119,3 +119,30 @@ fn a_sync_reads_only_siblings_that_built_since() {
     assert_eq!((third.worktrees_synced, third.units_added), (1, ELIGIBLE_UNITS), "{third:#?}");
     assert!(third.failures.is_empty() && third.busy.is_empty(), "{third:#?}");
 }
+
+/// A sibling that builds outside its worktree (CARGO_TARGET_DIR) is not where `git worktree
+/// list` suggests; once registered, its build directory is synced from the store's record.
+#[test]
+fn a_registered_build_directory_outside_its_worktree_is_synced() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    let elsewhere = fixture.root().join("b-target");
+    let mut checkout = fixture.cargo_store();
+    checkout.args(["checkout", "--no-sync", "--json"]).current_dir(&worktree_b).env("CARGO_TARGET_DIR", &elsewhere);
+    run(&mut checkout);
+    let mut release = fixture.build_command(&worktree_b, BuildMode::LEGACY_RELEASE);
+    run(release.env("CARGO_TARGET_DIR", &elsewhere));
+    assert!(!worktree_b.join("target").exists(), "the release build went to CARGO_TARGET_DIR");
+
+    let report = fixture.checkout(&fixture.add_worktree("c"), &[]);
+    let sync = report.sync.expect("a sync report");
+    assert_eq!((sync.worktrees_synced, sync.units_added), (1, ELIGIBLE_UNITS), "{sync:#?}");
+    let worktree_d = fixture.add_worktree("d");
+    fixture.checkout(&worktree_d, &["--no-sync"]);
+    fixture
+        .build(&worktree_d, BuildMode::LEGACY_RELEASE)
+        .assert_dependencies_fresh("release units synced from b-target");
+}

@@ -248,17 +248,19 @@ impl Index {
     }
 
     /// Every root that is not known to be missing, with the workspace it was last used from
-    /// (roots registered before workspaces were recorded have none).
-    pub fn root_workspaces(&self) -> crate::Result<Vec<(PathBuf, PathBuf)>> {
+    /// (roots registered before workspaces were recorded have none), of `repository` only
+    /// when given.
+    pub fn root_workspaces(&self, repository: Option<&Path>) -> crate::Result<Vec<(PathBuf, PathBuf)>> {
         let error = sql_error(&self.path);
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT path, workspace FROM roots WHERE missing_since IS NULL AND workspace IS NOT NULL ORDER BY path",
+                "SELECT path, workspace FROM roots WHERE missing_since IS NULL AND workspace IS NOT NULL
+                 AND (?1 IS NULL OR repository = ?1) ORDER BY path",
             )
             .map_err(&error)?;
         let rows = statement
-            .query_map([], |row| {
+            .query_map(params![repository.map(|path| path.as_os_str().as_bytes())], |row| {
                 let path: Vec<u8> = row.get(0)?;
                 let workspace: Vec<u8> = row.get(1)?;
                 Ok((
@@ -578,21 +580,14 @@ impl IndexTransaction<'_> {
         }
     }
 
-    /// Records which repository the root belongs to, the digest of its build inputs, and which
-    /// of its units (all referenced by it) its current builds use; the others it holds are not
-    /// current any more.
-    pub fn set_current(
-        &self,
-        root: i64,
-        repository: Option<&Path>,
-        build_inputs: &str,
-        units: &[i64],
-    ) -> crate::Result<()> {
+    /// Records the digest of the root's build inputs, and which of its units (all referenced
+    /// by it) its current builds use; the others it holds are not current any more.
+    pub fn set_current(&self, root: i64, build_inputs: &str, units: &[i64]) -> crate::Result<()> {
         let error = self.error();
         self.transaction
-            .prepare_cached("UPDATE roots SET repository = ?2, build_inputs = ?3 WHERE id = ?1")
+            .prepare_cached("UPDATE roots SET build_inputs = ?2 WHERE id = ?1")
             .map_err(&error)?
-            .execute(params![root, repository.map(|path| path.as_os_str().as_bytes()), build_inputs])
+            .execute(params![root, build_inputs])
             .map_err(&error)?;
         self.transaction
             .prepare_cached("UPDATE root_units SET current = 0 WHERE root_id = ?1")
@@ -609,13 +604,18 @@ impl IndexTransaction<'_> {
         Ok(())
     }
 
-    /// Records the workspace (its root directory) that the root is the build directory of.
-    pub fn set_workspace(&self, root: i64, workspace: &Path) -> crate::Result<()> {
+    /// Records the workspace (its root directory) that the root is the build directory of, and
+    /// the repository the workspace belongs to.
+    pub fn set_workspace(&self, root: i64, workspace: &Path, repository: Option<&Path>) -> crate::Result<()> {
         let error = self.error();
         self.transaction
-            .prepare_cached("UPDATE roots SET workspace = ?2 WHERE id = ?1")
+            .prepare_cached("UPDATE roots SET workspace = ?2, repository = ?3 WHERE id = ?1")
             .map_err(&error)?
-            .execute(params![root, workspace.as_os_str().as_bytes()])
+            .execute(params![
+                root,
+                workspace.as_os_str().as_bytes(),
+                repository.map(|path| path.as_os_str().as_bytes())
+            ])
             .map_err(&error)?;
         Ok(())
     }

@@ -220,8 +220,9 @@ pub fn checkout_with_progress(
             }
             report.other_toolchains = others.into_iter().filter(|toolchain| *toolchain != namespace).collect();
         }
-        let preferred = match repository_of(&workspace.root) {
-            Some(repository) => transaction.current_units(&repository, &build_inputs_digest(&workspace))?,
+        let repository = repository_of(&workspace.root);
+        let preferred = match &repository {
+            Some(repository) => transaction.current_units(repository, &build_inputs_digest(&workspace))?,
             None => HashSet::new(),
         };
         // What `cargo build` here never compiles (dev-dependencies, other platforms' crates)
@@ -265,7 +266,7 @@ pub fn checkout_with_progress(
             let metadata = fs::metadata(&build_directory)
                 .map_err(|error| cargo_store_cas::Error::io("read metadata of", &build_directory, error))?;
             let root = transaction.register_root(&build_directory, metadata.dev(), metadata.ino(), now())?;
-            transaction.set_workspace(root, &workspace.root)?;
+            transaction.set_workspace(root, &workspace.root, repository.as_deref())?;
             let ids: Vec<i64> = selection.units.iter().map(|unit| unit.id).collect();
             transaction.reference(root, &ids, now())?;
             transaction.commit()?;

@@ -378,9 +378,8 @@ pub fn ingest_with_progress(
         .filter(|&(_, current)| current)
         .filter_map(|(index, _)| rows.get(&index).copied())
         .collect();
-    let repository = repository_of(&workspace.root);
-    transaction.set_current(root, repository.as_deref(), &build_inputs_digest(&workspace), &current)?;
-    transaction.set_workspace(root, &workspace.root)?;
+    transaction.set_current(root, &build_inputs_digest(&workspace), &current)?;
+    transaction.set_workspace(root, &workspace.root, repository_of(&workspace.root).as_deref())?;
     transaction.commit()?;
     progress.finish();
     // A sync need not look here again until cargo builds here again. The shape is the one from

@@ -2,8 +2,9 @@
 //!
 //! The store is only as current as its last ingest, and nobody remembers to ingest: a user
 //! builds in the main worktree, adds a worktree, and wants its dependencies warm. So checkout
-//! first looks at the repository's other worktrees (`git worktree list`) and ingests the build
-//! directories that changed since it last looked, with every rule of ingest (eligibility, the
+//! first looks at the repository's other worktrees (those `git worktree list` names, and the
+//! registered roots of the same repository) and ingests the build directories that changed
+//! since it last looked, with every rule of ingest (eligibility, the
 //! checks against a concurrent build, the consistency of the store's times).
 //!
 //! It has to be cheap when nothing changed, since it runs on every checkout: a sibling's build
@@ -64,6 +65,20 @@ pub fn sync(store: &Path, workspace: &Workspace, budget: Duration) -> SyncReport
             candidates.push((root.join("Cargo.toml"), root.join(inside)));
         }
     }
+    // The repository's registered roots too: a worktree that git no longer lists (moved by
+    // hand, or pruned while its directory lives on) still builds what the next one needs.
+    if let Some(repository) = cargo_store_target::repository_of(&workspace.root)
+        && let Ok(Some(opened)) = cargo_store_cas::Store::try_open_existing(store, cargo_store_cas::Access::Shared)
+        && let Ok(registered) = opened.index().root_workspaces(Some(&repository))
+    {
+        for (build_directory, root) in registered {
+            if build_directory != workspace.build_directory
+                && !candidates.iter().any(|(_, known)| *known == build_directory)
+            {
+                candidates.push((root.join("Cargo.toml"), build_directory));
+            }
+        }
+    }
     ingest_changed(store, candidates, start, budget)
 }
 
@@ -74,7 +89,7 @@ pub fn sync(store: &Path, workspace: &Workspace, budget: Duration) -> SyncReport
 pub fn refresh(store: &Path, budget: Duration) -> crate::Result<SyncReport> {
     let start = Instant::now();
     let roots = match cargo_store_cas::Store::try_open_existing(store, cargo_store_cas::Access::Shared)? {
-        Some(opened) => opened.index().root_workspaces()?,
+        Some(opened) => opened.index().root_workspaces(None)?,
         None => Vec::new(),
     };
     let candidates =
@@ -112,10 +127,12 @@ fn ingest_if_changed(store: &Path, manifest: &Path, build_directory: &Path, repo
         report.busy.push(lock);
         return;
     }
+    // The build directory looked at is the one ingested, whatever the workspace's
+    // configuration says today (a registered root may have been built with CARGO_TARGET_DIR).
     let options = IngestOptions {
         store: store.to_path_buf(),
         manifest_path: Some(manifest.to_path_buf()),
-        target_directory: None,
+        target_directory: Some(build_directory.to_path_buf()),
         size_budget: None,
     };
     match ingest(&options, &mut |_| {}) {
