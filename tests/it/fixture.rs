@@ -151,12 +151,19 @@ impl Fixture {
     /// one leaf crate of their lock files. Its binary `tool` prints [`PROJECT_OUTPUT`] plus the
     /// patch version of `extra`.
     pub fn add_project(&self, name: &str, extra_version: &str) -> PathBuf {
-        let project = self.root.join(name);
-        write(&project.join(".gitignore"), "target\n");
         // `extra` pinned by the project itself: `cargo update --precise` does not downgrade
         // within a directory source.
-        write(&project.join("Cargo.toml"), &PROJECT_MANIFEST.replace("@EXTRA@", extra_version));
-        write(&project.join("src/main.rs"), PROJECT_MAIN);
+        self.add_project_with(name, &PROJECT_MANIFEST.replace("@EXTRA@", extra_version), PROJECT_MAIN)
+    }
+
+    /// Writes a project at `<root>/<name>` with `manifest` and `main`, a git repository of its
+    /// own whose registry dependencies come from the fixture's vendored crates (`leaf`, `mid`,
+    /// `pm`, `native`, `top`, `extra`, and `feat` with its feature `fast`).
+    pub fn add_project_with(&self, name: &str, manifest: &str, main: &str) -> PathBuf {
+        let project = self.root.join(name);
+        write(&project.join(".gitignore"), "target\n");
+        write(&project.join("Cargo.toml"), manifest);
+        write(&project.join("src/main.rs"), main);
         run(self.cargo(&project).args(["generate-lockfile", "--offline"]));
         run(self.git(&project).args(["init", "--quiet"]));
         run(self.git(&project).args(["add", "--all"]));
@@ -304,7 +311,7 @@ impl Fixture {
         for (path, contents) in PROJECT_VENDORED_FILES {
             write(&vendor.join(path), contents);
         }
-        for name in ["leaf", "mid", "pm", "native", "extra-1.0.0", "extra-1.0.1", "top", "winonly", "devonly"] {
+        for name in ["leaf", "mid", "pm", "native", "extra-1.0.0", "extra-1.0.1", "top", "winonly", "devonly", "feat"] {
             write(&vendor.join(name).join(".cargo-checksum.json"), r#"{"files":{},"package":null}"#);
         }
     }
@@ -596,7 +603,12 @@ exec "@RUSTC@" "$@"
 "#;
 
 /// The crates only the projects of [`Fixture::add_project`] use.
-const PROJECT_VENDORED_FILES: [(&str, &str); 10] = [
+const PROJECT_VENDORED_FILES: [(&str, &str); 12] = [
+    (
+        "feat/Cargo.toml",
+        "[package]\nname = \"feat\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[features]\nfast = []\n",
+    ),
+    ("feat/src/lib.rs", "pub fn feat() -> u32 {\n    if cfg!(feature = \"fast\") { 2 } else { 1 }\n}\n"),
     ("winonly/Cargo.toml", "[package]\nname = \"winonly\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
     ("winonly/src/lib.rs", "pub fn winonly() {}\n"),
     ("devonly/Cargo.toml", "[package]\nname = \"devonly\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),

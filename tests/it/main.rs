@@ -19,6 +19,7 @@ mod hook;
 mod lockfile;
 mod many_projects;
 mod reports;
+mod reuse;
 mod safety;
 mod store_location;
 mod stress;

@@ -79,10 +79,15 @@ pub struct Explanation {
     pub source: Option<String>,
     /// `placed`, `present`, `built-here`, `skipped`, `not-stored`, `other-toolchain`,
     /// `other-dependency-versions`, `other-platform`, `dev-only`, `workspace-member`,
-    /// `path-source`, `vendored-in-workspace` or `depends-on-path-source`.
+    /// `path-source`, `vendored-in-workspace` or `depends-on-path-source`; for a package
+    /// with `misses`, the kind of its first difference.
     pub verdict: String,
     /// The reason in a sentence.
     pub detail: String,
+    /// Units cargo built here of which the store holds only other builds, and how they
+    /// differ; then `verdict` is the kind of the first difference (`other-features`, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub misses: Vec<crate::Miss>,
 }
 
 /// What a checkout did (or, with `--dry-run`, would do).
@@ -205,11 +210,14 @@ pub fn checkout_with_progress(
     if options.sync && !options.dry_run {
         report.sync = Some(crate::sync::sync(&options.store, &workspace, crate::sync::SYNC_BUDGET));
     }
+    // What cargo built here already, to say why it did not use the stored builds.
+    let here = if options.explain { crate::misses::built_here(&workspace, &toolchain)? } else { Vec::new() };
     let mut store = Store::open(&options.store, Access::Shared, waiting)?;
     if !options.dry_run {
         create_target(&workspace.target_directory, &build_directory)?;
     }
     let mut context = ExplainContext::default();
+    let mut stored_builds = Vec::new();
     let (units, holding_fingerprints) = {
         let transaction = store.index_mut().transaction()?;
         let candidates = transaction.units_for_packages(&namespace, &packages)?;
@@ -254,6 +262,9 @@ pub fn checkout_with_progress(
             for package in &packages {
                 context.toolchains.insert(package.clone(), transaction.package_toolchains(package)?);
             }
+            let built: BTreeSet<PackageKey> = here.iter().map(|(package, _)| package.clone()).collect();
+            let built: Vec<PackageKey> = built.into_iter().collect();
+            stored_builds = transaction.units_for_packages(&namespace, &built)?;
             let outside: Vec<i64> = selection.dropped.iter().flat_map(|(_, missing)| missing.iter().copied()).collect();
             let outside: HashMap<i64, PackageKey> =
                 transaction.units(&outside)?.into_iter().map(|unit| (unit.id, unit.package)).collect();
@@ -275,6 +286,7 @@ pub fn checkout_with_progress(
     };
 
     pause("checkout-registered");
+    context.misses = crate::misses::misses(&here, &stored_builds, store.objects(), &build_directory);
 
     let plan = Plan::new(&units, &holding_fingerprints, &build_directory, store.objects());
     for unit in &plan.units {
@@ -735,7 +747,7 @@ fn holds_fingerprint(build_directory: &Path, unit: &StoredUnit) -> bool {
 }
 
 /// The key units of `package` are filed under; `None` for a path package.
-fn package_key(package: &cargo_store_target::Package) -> Option<PackageKey> {
+pub(crate) fn package_key(package: &cargo_store_target::Package) -> Option<PackageKey> {
     Some(PackageKey {
         name: package.id.name.clone(),
         version: package.id.version.clone(),
@@ -773,6 +785,8 @@ struct ExplainContext {
     host: String,
     /// Per package that `cargo build` here never compiles, the stored units left out.
     not_built: BTreeMap<PackageKey, u64>,
+    /// Per package, the units cargo built here of which the store holds only other builds.
+    misses: BTreeMap<PackageKey, Vec<crate::Miss>>,
 }
 
 /// Why each package of the workspace was placed or not.
@@ -835,11 +849,37 @@ fn explain(workspace: &Workspace, namespace: &str, plan: &Plan<'_>, context: &Ex
                     _ => verdict,
                 }
             };
+            let misses = package_key(package).and_then(|key| context.misses.get(&key)).cloned().unwrap_or_default();
+            // A dependency built another way is a consequence; name the cause where one shows.
+            let kinds = || misses.iter().flat_map(|miss| &miss.differences);
+            let first = kinds().find(|difference| difference.kind != "other-dependency-builds").or_else(|| kinds().next());
+            let (verdict, detail) = match first {
+                Some(first) => {
+                    let described: Vec<String> = misses
+                        .iter()
+                        .map(|miss| {
+                            let differences: Vec<&str> =
+                                miss.differences.iter().map(|difference| difference.detail.as_str()).collect();
+                            format!("{} ({}): {}", miss.target, miss.unit, differences.join("; "))
+                        })
+                        .collect();
+                    (
+                        first.kind.clone(),
+                        format!(
+                            "cargo built {} of its units here in a way no stored build of them matches: {} (besides: {detail})",
+                            misses.len(),
+                            described.join("; ")
+                        ),
+                    )
+                }
+                None => (verdict.to_owned(), detail),
+            };
             Explanation {
                 package: package.id.to_string(),
                 source: package.id.source.clone(),
-                verdict: verdict.to_owned(),
+                verdict,
                 detail,
+                misses,
             }
         })
         .collect();

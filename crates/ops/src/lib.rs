@@ -12,6 +12,7 @@ mod exec;
 mod gc;
 pub mod hook;
 mod ingest;
+mod misses;
 mod pause;
 mod progress;
 mod repair;
@@ -30,6 +31,7 @@ pub use gc::{
     ORPHAN_GRACE, gc,
 };
 pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest, ingest_with_progress};
+pub use misses::{Miss, MissDifference};
 pub use progress::{NoProgress, Progress};
 pub use repair::{RepairReport, rebuild_index};
 pub use roots::{ForgetReport, RootEntry, RootsReport, forget, roots};

@@ -3,7 +3,8 @@
 //! This crate knows Cargo and nothing of the store. From a workspace it finds the target and
 //! build directories ([`Workspace`]), recognises both on-disk layouts ([`Layout`]), enumerates
 //! the build units in them ([`scan`]), decides which of them may be shared between worktrees
-//! ([`eligibility`]) and names them with a [`UnitKey`].
+//! ([`eligibility`]) and names them with a [`UnitKey`]; a [`Variant`] says how two builds of
+//! one unit differ.
 //!
 //! # Why a unit can move to another worktree
 //!
@@ -32,6 +33,7 @@ mod layout;
 mod repository;
 mod toolchain;
 mod unit;
+mod variant;
 mod workspace;
 
 pub use current::current_units;
@@ -43,6 +45,7 @@ pub use layout::{Layout, Place, find_places};
 pub use repository::{build_inputs_digest, repository_of};
 pub use toolchain::Toolchain;
 pub use unit::{Build, Scan, Unit, UnitFile, UnitKind, scan};
+pub use variant::{Difference, Variant};
 pub use workspace::{Edge, Package, PackageId, SourceKind, Workspace};
 
 /// The result type of this crate.
