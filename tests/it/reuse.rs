@@ -120,3 +120,21 @@ fn a_new_project_reuses_the_builds_that_match_and_explain_names_each_miss() {
     assert!(detail.contains("NATIVE_FLAVOR"), "{detail}");
     assert_eq!(explained["feat"]["verdict"], "present", "{explained:#}");
 }
+
+/// A package stored only in another version is named as such, with the versions there are.
+#[test]
+fn explain_names_the_stored_versions_of_a_package_locked_at_another() {
+    let fixture = Fixture::new();
+    let older = fixture.add_project("older", "1.0.0");
+    fixture.build(&older, BuildMode::LEGACY_DEV);
+    fixture.ingest(&older);
+    let newer = fixture.add_project("newer", "1.0.1");
+    let explained = explanations(&fixture, &newer);
+    assert_eq!(explained["extra"]["verdict"], "other-versions", "{explained:#}");
+    let detail = explained["extra"]["detail"].as_str().expect("a detail");
+    assert!(detail.contains("uses v1.0.1; the store has v1.0.0 (1 unit)"), "{detail}");
+    assert_eq!(explained["top"]["verdict"], "other-dependency-versions", "{explained:#}");
+    for shared in ["leaf", "mid", "native", "pm"] {
+        assert_eq!(explained[shared]["verdict"], "placed", "{shared}: {explained:#}");
+    }
+}

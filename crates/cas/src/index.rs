@@ -737,6 +737,26 @@ impl IndexTransaction<'_> {
         rows.collect::<Result<_, _>>().map_err(&error)
     }
 
+    /// The versions of `package` (its name and source; its version left out) that the store
+    /// has units of for `toolchain`, with how many, newest first by text.
+    pub fn package_versions(&self, toolchain: &str, package: &PackageKey) -> crate::Result<Vec<(String, u64)>> {
+        let error = self.error();
+        let mut statement = self
+            .transaction
+            .prepare_cached(
+                "SELECT package_version, count(*) FROM units
+                 WHERE toolchain = ?1 AND package_name = ?2 AND package_source = ?3 AND package_version != ?4
+                 GROUP BY package_version ORDER BY package_version DESC",
+            )
+            .map_err(&error)?;
+        let rows = statement
+            .query_map(params![toolchain, package.name, package.source, package.version], |row| {
+                Ok((row.get(0)?, to_u64(row.get(1)?)))
+            })
+            .map_err(&error)?;
+        rows.collect::<Result<_, _>>().map_err(&error)
+    }
+
     /// Commits the transaction.
     pub fn commit(self) -> crate::Result<()> {
         let path = self.path;

@@ -77,8 +77,8 @@ pub struct Explanation {
     pub package: String,
     /// Its source; `None` for path packages.
     pub source: Option<String>,
-    /// `placed`, `present`, `built-here`, `skipped`, `not-stored`, `other-toolchain`,
-    /// `other-dependency-versions`, `other-platform`, `dev-only`, `workspace-member`,
+    /// `placed`, `present`, `built-here`, `skipped`, `not-stored`, `other-versions`,
+    /// `other-toolchain`, `other-dependency-versions`, `other-platform`, `dev-only`, `workspace-member`,
     /// `path-source`, `vendored-in-workspace` or `depends-on-path-source`; for a package
     /// with `misses`, the kind of its first difference.
     pub verdict: String,
@@ -261,6 +261,10 @@ pub fn checkout_with_progress(
         if options.explain {
             for package in &packages {
                 context.toolchains.insert(package.clone(), transaction.package_toolchains(package)?);
+                let versions = transaction.package_versions(&namespace, package)?;
+                if !versions.is_empty() {
+                    context.other_versions.insert(package.clone(), versions);
+                }
             }
             let built: BTreeSet<PackageKey> = here.iter().map(|(package, _)| package.clone()).collect();
             let built: Vec<PackageKey> = built.into_iter().collect();
@@ -785,6 +789,8 @@ struct ExplainContext {
     host: String,
     /// Per package that `cargo build` here never compiles, the stored units left out.
     not_built: BTreeMap<PackageKey, u64>,
+    /// Per package, the other versions of it the store has units of for this toolchain.
+    other_versions: HashMap<PackageKey, Vec<(String, u64)>>,
     /// Per package, the units cargo built here of which the store holds only other builds.
     misses: BTreeMap<PackageKey, Vec<crate::Miss>>,
 }
@@ -836,11 +842,11 @@ fn explain(workspace: &Workspace, namespace: &str, plan: &Plan<'_>, context: &Ex
                     .map(|count| format!("; {count} stored units not placed: no other worktree of this repository builds it"))
                     .unwrap_or_default();
                 match (verdict.0, context.built.get(index).copied().flatten()) {
-                    ("not-stored", Some(false)) => (
+                    ("not-stored" | "other-versions", Some(false)) => (
                         "other-platform",
                         format!("never built on this host ({}): only other platforms use it{left_out}", context.host),
                     ),
-                    ("not-stored", None) if context.built.get(index).is_some() => (
+                    ("not-stored" | "other-versions", None) if context.built.get(index).is_some() => (
                         "dev-only",
                         format!(
                             "only tests, examples or benches use it: `cargo build` does not build it, `cargo test` does{left_out}"
@@ -932,6 +938,21 @@ fn package_verdict(
             (
                 "other-toolchain",
                 format!("stored only for another toolchain: {}; this workspace uses {namespace}", others.join(", ")),
+            )
+        } else if let Some(versions) = context.other_versions.get(&key) {
+            let versions: Vec<String> = versions
+                .iter()
+                .map(|(version, count)| format!("v{version} ({count} unit{})", if *count == 1 { "" } else { "s" }))
+                .collect();
+            (
+                "other-versions",
+                format!(
+                    "this lock file uses v{}; the store has {}: where the manifests allow it, `cargo update -p {}@{} --precise VERSION` makes a stored one usable",
+                    key.version,
+                    versions.join(", "),
+                    key.name,
+                    key.version
+                ),
             )
         } else {
             ("not-stored", "not stored yet: build it in a worktree and run `cargo store ingest` there".to_owned())
