@@ -738,7 +738,7 @@ impl IndexTransaction<'_> {
     }
 
     /// The versions of `package` (its name and source; its version left out) that the store
-    /// has units of for `toolchain`, with how many, newest first by text.
+    /// has units of for `toolchain`, with how many.
     pub fn package_versions(&self, toolchain: &str, package: &PackageKey) -> crate::Result<Vec<(String, u64)>> {
         let error = self.error();
         let mut statement = self
@@ -746,7 +746,7 @@ impl IndexTransaction<'_> {
             .prepare_cached(
                 "SELECT package_version, count(*) FROM units
                  WHERE toolchain = ?1 AND package_name = ?2 AND package_source = ?3 AND package_version != ?4
-                 GROUP BY package_version ORDER BY package_version DESC",
+                 GROUP BY package_version",
             )
             .map_err(&error)?;
         let rows = statement

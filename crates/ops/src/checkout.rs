@@ -88,6 +88,10 @@ pub struct Explanation {
     /// differ; then `verdict` is the kind of the first difference (`other-features`, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub misses: Vec<crate::Miss>,
+    /// With the verdict `other-versions`: the versions the store has units of for this
+    /// toolchain, newest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stored_versions: Vec<String>,
 }
 
 /// What a checkout did (or, with `--dry-run`, would do).
@@ -261,7 +265,13 @@ pub fn checkout_with_progress(
         if options.explain {
             for package in &packages {
                 context.toolchains.insert(package.clone(), transaction.package_toolchains(package)?);
-                let versions = transaction.package_versions(&namespace, package)?;
+                let mut versions = transaction.package_versions(&namespace, package)?;
+                // Newest first (pre-releases and build metadata aside: this is for people).
+                versions.sort_by_cached_key(|(version, _)| {
+                    std::cmp::Reverse(
+                        version.split(['.', '-', '+']).map(|part| part.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>(),
+                    )
+                });
                 if !versions.is_empty() {
                     context.other_versions.insert(package.clone(), versions);
                 }
@@ -880,12 +890,23 @@ fn explain(workspace: &Workspace, namespace: &str, plan: &Plan<'_>, context: &Ex
                 }
                 None => (verdict.to_owned(), detail),
             };
+            let stored_versions = match (verdict.as_str(), package_key(package)) {
+                ("other-versions", Some(key)) => context
+                    .other_versions
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .map(|(version, _)| version.clone())
+                    .collect(),
+                _ => Vec::new(),
+            };
             Explanation {
                 package: package.id.to_string(),
                 source: package.id.source.clone(),
                 verdict,
                 detail,
                 misses,
+                stored_versions,
             }
         })
         .collect();
