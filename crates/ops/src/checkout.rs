@@ -70,30 +70,6 @@ pub struct CheckoutOptions {
     pub sync: bool,
 }
 
-/// Why a package was or was not placed.
-#[derive(Debug, Clone, Serialize)]
-pub struct Explanation {
-    /// `name vX.Y.Z`.
-    pub package: String,
-    /// Its source; `None` for path packages.
-    pub source: Option<String>,
-    /// `placed`, `present`, `built-here`, `skipped`, `not-stored`, `other-versions`,
-    /// `other-toolchain`, `other-dependency-versions`, `other-platform`, `dev-only`, `workspace-member`,
-    /// `path-source`, `vendored-in-workspace` or `depends-on-path-source`; for a package
-    /// with `misses`, the kind of its first difference.
-    pub verdict: String,
-    /// The reason in a sentence.
-    pub detail: String,
-    /// Units cargo built here of which the store holds only other builds, and how they
-    /// differ; then `verdict` is the kind of the first difference (`other-features`, ...).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub misses: Vec<crate::Miss>,
-    /// With the verdict `other-versions`: the versions the store has units of for this
-    /// toolchain, newest first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub stored_versions: Vec<String>,
-}
-
 /// What a checkout did (or, with `--dry-run`, would do).
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckoutReport {
@@ -155,7 +131,7 @@ pub struct CheckoutReport {
     pub dry_run: bool,
     /// With `--explain`: every package of the lock file, and why it was placed or not.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub explanations: Vec<Explanation>,
+    pub explanations: Vec<crate::Explanation>,
     /// What the sync before the checkout ingested; `null` with `--no-sync` or `--dry-run`.
     pub sync: Option<crate::SyncReport>,
     /// Wall time.
@@ -220,7 +196,7 @@ pub fn checkout_with_progress(
     if !options.dry_run {
         create_target(&workspace.target_directory, &build_directory)?;
     }
-    let mut context = ExplainContext::default();
+    let mut context = crate::explain::ExplainContext::default();
     let mut stored_builds = Vec::new();
     let (units, holding_fingerprints) = {
         let transaction = store.index_mut().transaction()?;
@@ -318,7 +294,7 @@ pub fn checkout_with_progress(
     report.warnings = plan.warnings.clone();
     report.files_present = plan.files.iter().filter(|file| matches!(file.action, Action::Keep)).count() as u64;
     if options.explain {
-        report.explanations = explain(&workspace, &namespace, &plan, &context);
+        report.explanations = crate::explain::explain(&workspace, &namespace, &plan, &context);
     }
     if options.dry_run {
         report.bytes = plan
@@ -422,7 +398,7 @@ fn apply(
 
 /// What the plan decided for a unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
+pub(crate) enum Verdict {
     /// Files are placed, moved `delta` ns later than stored (0: as stored).
     Place { delta: i64 },
     /// Every file is there with the stored size and mtime.
@@ -435,7 +411,7 @@ enum Verdict {
 
 /// Why a unit is left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reason {
+pub(crate) enum Reason {
     /// A file is there with other contents.
     Conflict,
     /// An object does not match the index.
@@ -449,8 +425,8 @@ enum Reason {
 }
 
 /// The plan for one unit.
-struct PlannedUnit {
-    verdict: Verdict,
+pub(crate) struct PlannedUnit {
+    pub(crate) verdict: Verdict,
 }
 
 /// What to do with one file.
@@ -475,11 +451,11 @@ struct PlannedFile<'a> {
 }
 
 /// The whole decision of a checkout.
-struct Plan<'a> {
+pub(crate) struct Plan<'a> {
     /// One per unit, in the order of the units given to [`Plan::new`].
-    units: Vec<PlannedUnit>,
+    pub(crate) units: Vec<PlannedUnit>,
     /// The package of each unit.
-    unit_packages: Vec<PackageKey>,
+    pub(crate) unit_packages: Vec<PackageKey>,
     files: Vec<PlannedFile<'a>>,
     conflicts: Vec<String>,
     warnings: Vec<String>,
@@ -780,256 +756,9 @@ pub(crate) fn storable_packages(workspace: &Workspace) -> Vec<PackageKey> {
         .collect()
 }
 
-/// What `--explain` needs beside the plan.
-#[derive(Default)]
-struct ExplainContext {
-    /// Per package, the toolchains the store has units of it for, with how many.
-    toolchains: HashMap<PackageKey, Vec<(String, u64)>>,
-    /// Per package whose stored units were all dropped, the packages of the stored
-    /// dependencies they were built against that this workspace does not use.
-    dropped: BTreeMap<PackageKey, BTreeSet<PackageKey>>,
-    /// Per package, stored variants left out for the ones this repository's builds use.
-    other_variants: BTreeMap<PackageKey, u64>,
-    /// Whether other worktrees of this repository said which variants they use.
-    preferred: bool,
-    /// Per package of the workspace, whether `cargo build` compiles it on this host (`None`:
-    /// only tests, examples or benches use it); see `Workspace::built_on`.
-    built: Vec<Option<bool>>,
-    /// The host's target triple.
-    host: String,
-    /// Per package that `cargo build` here never compiles, the stored units left out.
-    not_built: BTreeMap<PackageKey, u64>,
-    /// Per package, the other versions of it the store has units of for this toolchain.
-    other_versions: HashMap<PackageKey, Vec<(String, u64)>>,
-    /// Per package, the units cargo built here of which the store holds only other builds.
-    misses: BTreeMap<PackageKey, Vec<crate::Miss>>,
-}
-
-/// Why each package of the workspace was placed or not.
-fn explain(workspace: &Workspace, namespace: &str, plan: &Plan<'_>, context: &ExplainContext) -> Vec<Explanation> {
-    // Packages that are built in the worktree, and so make everything above them too.
-    let local: Vec<bool> = workspace
-        .packages
-        .iter()
-        .map(|package| package.source_kind == SourceKind::Path || package.root.starts_with(&workspace.root))
-        .collect();
-    let mut above_local = vec![None; workspace.packages.len()];
-    fn reaches_local(index: usize, workspace: &Workspace, local: &[bool], memo: &mut Vec<Option<bool>>) -> bool {
-        if let Some(known) = memo[index] {
-            return known;
-        }
-        memo[index] = Some(false);
-        let found = workspace.packages[index]
-            .dependencies
-            .iter()
-            .any(|&dependency| local[dependency] || reaches_local(dependency, workspace, local, memo));
-        memo[index] = Some(found);
-        found
-    }
-    let mut explanations: Vec<Explanation> = workspace
-        .packages
-        .iter()
-        .enumerate()
-        .map(|(index, package)| {
-            let (verdict, detail) = if package.member {
-                ("workspace-member", "built in the worktree itself".to_owned())
-            } else if package.source_kind == SourceKind::Path {
-                (
-                    "path-source",
-                    "path dependencies are fingerprinted by mtime and path: built in the worktree".to_owned(),
-                )
-            } else if package.root.starts_with(&workspace.root) {
-                ("vendored-in-workspace", "its sources are inside the worktree, at another path in each one".to_owned())
-            } else if reaches_local(index, workspace, &local, &mut above_local) {
-                (
-                    "depends-on-path-source",
-                    "it depends on a package built in the worktree, so it is built there too".to_owned(),
-                )
-            } else {
-                let verdict = package_verdict(package, namespace, plan, context);
-                let left_out = package_key(package)
-                    .and_then(|key| context.not_built.get(&key).copied())
-                    .map(|count| format!("; {count} stored units not placed: no other worktree of this repository builds it"))
-                    .unwrap_or_default();
-                match (verdict.0, context.built.get(index).copied().flatten()) {
-                    ("not-stored" | "other-versions", Some(false)) => (
-                        "other-platform",
-                        format!("never built on this host ({}): only other platforms use it{left_out}", context.host),
-                    ),
-                    ("not-stored" | "other-versions", None) if context.built.get(index).is_some() => (
-                        "dev-only",
-                        format!(
-                            "only tests, examples or benches use it: `cargo build` does not build it, `cargo test` does{left_out}"
-                        ),
-                    ),
-                    _ => verdict,
-                }
-            };
-            let misses = package_key(package).and_then(|key| context.misses.get(&key)).cloned().unwrap_or_default();
-            // A dependency built another way is a consequence; name the cause where one shows.
-            let kinds = || misses.iter().flat_map(|miss| &miss.differences);
-            let first = kinds().find(|difference| difference.kind != "other-dependency-builds").or_else(|| kinds().next());
-            let (verdict, detail) = match first {
-                Some(first) => {
-                    let described: Vec<String> = misses
-                        .iter()
-                        .map(|miss| {
-                            let differences: Vec<&str> =
-                                miss.differences.iter().map(|difference| difference.detail.as_str()).collect();
-                            format!("{} ({}): {}", miss.target, miss.unit, differences.join("; "))
-                        })
-                        .collect();
-                    (
-                        first.kind.clone(),
-                        format!(
-                            "cargo built {} of its units here in a way no stored build of them matches: {} (besides: {detail})",
-                            misses.len(),
-                            described.join("; ")
-                        ),
-                    )
-                }
-                None => (verdict.to_owned(), detail),
-            };
-            let stored_versions = match (verdict.as_str(), package_key(package)) {
-                ("other-versions", Some(key)) => context
-                    .other_versions
-                    .get(&key)
-                    .into_iter()
-                    .flatten()
-                    .map(|(version, _)| version.clone())
-                    .collect(),
-                _ => Vec::new(),
-            };
-            Explanation {
-                package: package.id.to_string(),
-                source: package.id.source.clone(),
-                verdict,
-                detail,
-                misses,
-                stored_versions,
-            }
-        })
-        .collect();
-    explanations.sort_by(|a, b| a.package.cmp(&b.package));
-    explanations
-}
-
-/// The verdict on a registry or git package from the plan for its units.
-fn package_verdict(
-    package: &cargo_store_target::Package,
-    namespace: &str,
-    plan: &Plan<'_>,
-    context: &ExplainContext,
-) -> (&'static str, String) {
-    let key = PackageKey {
-        name: package.id.name.clone(),
-        version: package.id.version.clone(),
-        source: package.id.source.clone().unwrap_or_default(),
-    };
-    let mine: Vec<Verdict> = plan
-        .units
-        .iter()
-        .zip(plan.unit_packages.iter())
-        .filter(|(_, unit_package)| **unit_package == key)
-        .map(|(unit, _)| unit.verdict)
-        .collect();
-    if mine.is_empty() {
-        if let Some(versions) = context.dropped.get(&key).filter(|versions| !versions.is_empty()) {
-            let names: Vec<String> =
-                versions.iter().map(|package| format!("{} v{}", package.name, package.version)).collect();
-            return (
-                "other-dependency-versions",
-                format!(
-                    "stored only as built against {}, which this lock file does not use: build it here, then ingest",
-                    names.join(", ")
-                ),
-            );
-        }
-        let others: Vec<String> = context
-            .toolchains
-            .get(&key)
-            .into_iter()
-            .flatten()
-            .filter(|(toolchain, _)| toolchain != namespace)
-            .map(|(toolchain, count)| format!("{toolchain} ({count} units)"))
-            .collect();
-        return if context.dropped.contains_key(&key) {
-            ("incomplete", "its stored units need units of other packages that are not stored".to_owned())
-        } else if !others.is_empty() {
-            (
-                "other-toolchain",
-                format!("stored only for another toolchain: {}; this workspace uses {namespace}", others.join(", ")),
-            )
-        } else if let Some(versions) = context.other_versions.get(&key) {
-            let versions: Vec<String> = versions
-                .iter()
-                .map(|(version, count)| format!("v{version} ({count} unit{})", if *count == 1 { "" } else { "s" }))
-                .collect();
-            (
-                "other-versions",
-                format!(
-                    "this lock file uses v{}; the store has {}: where the manifests allow it, `cargo update -p {}@{} --precise VERSION` makes a stored one usable",
-                    key.version,
-                    versions.join(", "),
-                    key.name,
-                    key.version
-                ),
-            )
-        } else {
-            ("not-stored", "not stored yet: build it in a worktree and run `cargo store ingest` there".to_owned())
-        };
-    }
-    let variants = match context.other_variants.get(&key) {
-        Some(count) => format!(
-            "; {count} other stored variants left out: the newest builds of this repository's other worktrees use these"
-        ),
-        None if context.preferred => String::new(),
-        None => "; every stored variant is placed: no other worktree of this repository with the same lock file and manifests has said which ones it builds".to_owned(),
-    };
-    let (verdict, detail) = unit_verdicts(&mine);
-    (verdict, detail + &variants)
-}
-
-/// The verdict on a package from the verdicts on its units.
-fn unit_verdicts(mine: &[Verdict]) -> (&'static str, String) {
-    let total = mine.len();
-    let count = |wanted: fn(&Verdict) -> bool| mine.iter().filter(|verdict| wanted(verdict)).count();
-    let left = count(|verdict| matches!(verdict, Verdict::Left(_)));
-    let placed = count(|verdict| matches!(verdict, Verdict::Place { .. }));
-    let retimed = count(|verdict| matches!(verdict, Verdict::Place { delta } if *delta > 0));
-    let built_here = count(|verdict| matches!(verdict, Verdict::BuiltHere));
-    let present = count(|verdict| matches!(verdict, Verdict::Present));
-    if left > 0 {
-        let reasons: BTreeSet<&str> = mine
-            .iter()
-            .filter_map(|verdict| match verdict {
-                Verdict::Left(reason) => Some(reason.sentence()),
-                _ => None,
-            })
-            .collect();
-        let reasons: Vec<&str> = reasons.into_iter().collect();
-        ("skipped", format!("{left} of {total} units left out: {}", reasons.join("; ")))
-    } else if placed > 0 {
-        let mut detail = format!("{placed} of {total} units placed");
-        if retimed > 0 {
-            detail.push_str(&format!(
-                " ({retimed} as copies with later mtimes, because a dependency here is newer than their stored copy)"
-            ));
-        }
-        if built_here + present > 0 {
-            detail.push_str(&format!(", {} already here", built_here + present));
-        }
-        ("placed", detail)
-    } else if built_here > 0 {
-        ("built-here", format!("{built_here} of {total} units were built here by cargo; left alone"))
-    } else {
-        ("present", format!("all {present} units were already there"))
-    }
-}
-
 impl Reason {
     /// The reason in words, for `--explain`.
-    fn sentence(self) -> &'static str {
+    pub(crate) fn sentence(self) -> &'static str {
         match self {
             Reason::Conflict => "a file is there with other contents (never overwritten)",
             Reason::Damaged => "an object does not match the index (run `cargo store verify`)",

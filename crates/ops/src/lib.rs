@@ -9,6 +9,7 @@ mod checkout;
 mod doctor;
 mod error;
 mod exec;
+mod explain;
 mod gc;
 pub mod hook;
 mod ingest;
@@ -22,10 +23,11 @@ mod sync;
 pub mod timer;
 mod verify;
 
-pub use checkout::{CheckoutOptions, CheckoutReport, Explanation, checkout, checkout_with_progress};
+pub use checkout::{CheckoutOptions, CheckoutReport, checkout, checkout_with_progress};
 pub use doctor::{Check, CheckStatus, DoctorOptions, DoctorReport, LOW_SPACE, LinkSupport, doctor};
 pub use error::Error;
 pub use exec::{ExecReport, Finished, run_command};
+pub use explain::{Explanation, PackageVerdict};
 pub use gc::{
     AUTO_INTERVAL, Auto, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport, MISSING_ROOT_GRACE,
     ORPHAN_GRACE, gc,

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use cargo_store_cas::{Objects, PackageKey, StoredUnit};
-use cargo_store_target::{Toolchain, Unit, Variant, Workspace, eligibility, scan};
+use cargo_store_target::{Difference, DifferenceKind, Toolchain, Unit, Variant, Workspace, eligibility, scan};
 use serde::Serialize;
 
 /// A unit cargo built here of which the store holds only other builds.
@@ -31,10 +31,8 @@ pub struct Miss {
 /// One way a unit built here differs from the nearest stored one.
 #[derive(Debug, Clone, Serialize)]
 pub struct MissDifference {
-    /// `other-features`, `other-flags`, `other-profile`, `other-settings`,
-    /// `other-environment`, `other-dependency-builds`, `other-platform`, `other-toolchain`,
-    /// `other-source`, or `unrecorded` when no input cargo writes down differs.
-    pub kind: String,
+    /// What differs.
+    pub kind: DifferenceKind,
     /// The difference in words, with the values where cargo records them.
     pub detail: String,
 }
@@ -84,16 +82,11 @@ pub(crate) fn misses(
             })
             .min_by(|a, b| a.0.cmp(&b.0));
         let Some((_, candidate, differences)) = nearest else { continue };
-        let mut differences: Vec<MissDifference> = differences
+        let differences = if differences.is_empty() { vec![Difference::Unrecorded] } else { differences };
+        let differences = differences
             .iter()
-            .map(|difference| MissDifference { kind: difference.name().to_owned(), detail: difference.to_string() })
+            .map(|difference| MissDifference { kind: difference.kind(), detail: difference.to_string() })
             .collect();
-        if differences.is_empty() {
-            differences.push(MissDifference {
-                kind: "unrecorded".to_owned(),
-                detail: "no input cargo writes down differs, but the fingerprint does (another cargo, or an input it only hashes)".to_owned(),
-            });
-        }
         found.entry(package.clone()).or_default().push(Miss {
             unit: format!("{}/{}", unit.place.path.display(), unit.name),
             target: unit.target.clone(),

@@ -45,7 +45,7 @@ pub use layout::{Layout, Place, find_places};
 pub use repository::{build_inputs_digest, repository_of};
 pub use toolchain::Toolchain;
 pub use unit::{Build, Scan, Unit, UnitFile, UnitKind, scan};
-pub use variant::{Difference, Variant};
+pub use variant::{Difference, DifferenceKind, Variant};
 pub use workspace::{Edge, Package, PackageId, SourceKind, Workspace};
 
 /// The result type of this crate.

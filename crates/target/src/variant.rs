@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The inputs of a unit's fingerprint, read from its fingerprint JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,21 +65,69 @@ pub enum Difference {
     Dependencies(Vec<String>),
     /// Built from other sources (another path to the package, or another target of it).
     Source,
+    /// No input cargo writes down differs, but the fingerprint does (another cargo, or an
+    /// input it only hashes).
+    Unrecorded,
+}
+
+/// The kind of a [`Difference`], as reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DifferenceKind {
+    /// [`Difference::Toolchain`].
+    OtherToolchain,
+    /// [`Difference::Platform`].
+    OtherPlatform,
+    /// [`Difference::Features`].
+    OtherFeatures,
+    /// [`Difference::Flags`].
+    OtherFlags,
+    /// [`Difference::Profile`].
+    OtherProfile,
+    /// [`Difference::Settings`].
+    OtherSettings,
+    /// [`Difference::Environment`].
+    OtherEnvironment,
+    /// [`Difference::Dependencies`].
+    OtherDependencyBuilds,
+    /// [`Difference::Source`].
+    OtherSource,
+    /// [`Difference::Unrecorded`].
+    Unrecorded,
+}
+
+impl DifferenceKind {
+    /// The kebab-case name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            DifferenceKind::OtherToolchain => "other-toolchain",
+            DifferenceKind::OtherPlatform => "other-platform",
+            DifferenceKind::OtherFeatures => "other-features",
+            DifferenceKind::OtherFlags => "other-flags",
+            DifferenceKind::OtherProfile => "other-profile",
+            DifferenceKind::OtherSettings => "other-settings",
+            DifferenceKind::OtherEnvironment => "other-environment",
+            DifferenceKind::OtherDependencyBuilds => "other-dependency-builds",
+            DifferenceKind::OtherSource => "other-source",
+            DifferenceKind::Unrecorded => "unrecorded",
+        }
+    }
 }
 
 impl Difference {
-    /// The kebab-case name used in reports.
-    pub fn name(&self) -> &'static str {
+    /// What kind of difference it is.
+    pub fn kind(&self) -> DifferenceKind {
         match self {
-            Difference::Toolchain => "other-toolchain",
-            Difference::Platform => "other-platform",
-            Difference::Features { .. } => "other-features",
-            Difference::Flags { .. } => "other-flags",
-            Difference::Profile => "other-profile",
-            Difference::Settings => "other-settings",
-            Difference::Environment { .. } => "other-environment",
-            Difference::Dependencies(_) => "other-dependency-builds",
-            Difference::Source => "other-source",
+            Difference::Toolchain => DifferenceKind::OtherToolchain,
+            Difference::Platform => DifferenceKind::OtherPlatform,
+            Difference::Features { .. } => DifferenceKind::OtherFeatures,
+            Difference::Flags { .. } => DifferenceKind::OtherFlags,
+            Difference::Profile => DifferenceKind::OtherProfile,
+            Difference::Settings => DifferenceKind::OtherSettings,
+            Difference::Environment { .. } => DifferenceKind::OtherEnvironment,
+            Difference::Dependencies(_) => DifferenceKind::OtherDependencyBuilds,
+            Difference::Source => DifferenceKind::OtherSource,
+            Difference::Unrecorded => DifferenceKind::Unrecorded,
         }
     }
 }
@@ -107,6 +155,10 @@ impl std::fmt::Display for Difference {
                 write!(formatter, "built against other builds of {}", names.join(", "))
             }
             Difference::Source => write!(formatter, "other sources"),
+            Difference::Unrecorded => write!(
+                formatter,
+                "no input cargo writes down differs, but the fingerprint does (another cargo, or an input it only hashes)"
+            ),
         }
     }
 }
@@ -167,7 +219,8 @@ impl Variant {
     }
 
     /// How the build `self` (made here) differs from `stored`, the most telling first; empty
-    /// when no recorded input differs.
+    /// when no recorded input differs (if their fingerprints differ all the same, that is
+    /// [`Difference::Unrecorded`]).
     pub fn differences(&self, stored: &Variant) -> Vec<Difference> {
         let mut differences = Vec::new();
         if self.rustc != stored.rustc {
@@ -247,7 +300,8 @@ mod tests {
     #[test]
     fn hashed_inputs_are_named_by_what_they_stand_for() {
         let here = variant(&LIB.replace(r#""profile":3"#, r#""profile":9"#).replace(",false,100]", ",false,101]"));
-        let names: Vec<&str> = here.differences(&variant(LIB)).iter().map(Difference::name).collect();
+        let names: Vec<&str> =
+            here.differences(&variant(LIB)).iter().map(|difference| difference.kind().name()).collect();
         assert_eq!(names, ["other-profile", "other-dependency-builds"]);
         assert_eq!(here.differences(&variant(LIB))[1].to_string(), "built against other builds of memchr");
     }
