@@ -2,6 +2,13 @@
 //! which filesystem a path is on, how much room it has, and which link modes really work
 //! between two directories.
 //!
+//! Which filesystem holds a path is a question each platform answers its own way. Linux has
+//! `/proc/self/mountinfo`, whose type names are the ones `mount` takes (`btrfs`, `fuse.sshfs`)
+//! and which lists bind mounts and overlays as such; macOS has no mount table file, but
+//! `statfs(2)` names the filesystem (`f_fstypename`: `apfs`, `hfs`, `smbfs`) and its mount
+//! point (`f_mntonname`) for the path itself. Elsewhere the type is left unknown, which costs
+//! only doctor's advice: nothing else reads it. Free space is POSIX `statvfs(3)` everywhere.
+//!
 //! Link modes are learnt by trying them on a small file, never guessed from the filesystem's
 //! name: a Btrfs mounted through a bind mount, an XFS made without `reflink=1`, an overlay or
 //! a FUSE filesystem all answer differently from what their type suggests. The [`Linker`]
@@ -10,10 +17,8 @@
 //!
 //! [`Linker`]: crate::Linker
 
-use std::ffi::CString;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -27,7 +32,8 @@ pub struct Filesystem {
     pub path: PathBuf,
     /// `st_dev` of that path: two paths are on one filesystem when their devices are equal.
     pub device: u64,
-    /// The filesystem type (`ext4`, `btrfs`, `tmpfs`, ...), when it could be found.
+    /// The filesystem type (`ext4`, `btrfs`, `tmpfs`, `apfs`, ...), when it could be found (on
+    /// Linux and macOS).
     pub kind: Option<String>,
     /// Where that filesystem is mounted, when it could be found.
     pub mount_point: Option<PathBuf>,
@@ -105,38 +111,24 @@ pub fn probe_links(from: &Path, to: &Path) -> crate::Result<LinkProbe> {
 }
 
 /// Available and total bytes of the filesystem of `path`, from `statvfs(3)`.
-#[allow(unsafe_code)]
 fn space(path: &Path) -> io::Result<(u64, u64)> {
-    let name = CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let mut buffer = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `name` is a NUL-terminated string that lives until the call returns, and
-    // `buffer` is valid for writes of one `statvfs`; statvfs touches no other memory.
-    let result = unsafe { libc::statvfs(name.as_ptr(), buffer.as_mut_ptr()) };
-    if result != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: statvfs returned 0, so it filled the whole buffer.
-    let stats = unsafe { buffer.assume_init() };
-    // The field types differ between platforms (u64 on Linux, u32 on macOS): widen them all.
-    #[allow(clippy::unnecessary_cast)]
-    let (fragment, available, total) = (stats.f_frsize as u64, stats.f_bavail as u64, stats.f_blocks as u64);
-    Ok((available.saturating_mul(fragment), total.saturating_mul(fragment)))
+    let stats = rustix::fs::statvfs(path)?;
+    let fragment = stats.f_frsize;
+    Ok((stats.f_bavail.saturating_mul(fragment), stats.f_blocks.saturating_mul(fragment)))
 }
 
-/// One line of `/proc/self/mountinfo`: what matters here.
+/// The filesystem that holds a path: its mount point and type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Mount {
     point: PathBuf,
     kind: String,
 }
 
-/// The mount that holds `path` (canonical): the one with the longest mount point that
-/// contains it, the last one listed when several are stacked on the same point. Linux only;
-/// `None` elsewhere or when `/proc` is not mounted.
+/// The mount that holds `path` (canonical): the one with the longest mount point in
+/// `/proc/self/mountinfo` that contains it, the last one listed when several are stacked on
+/// the same point. `None` when `/proc` is not mounted.
+#[cfg(target_os = "linux")]
 fn mount_of(path: &Path) -> Option<Mount> {
-    if !cfg!(target_os = "linux") {
-        return None;
-    }
     let table = fs::read_to_string("/proc/self/mountinfo").ok()?;
     let mut best: Option<Mount> = None;
     for mount in table.lines().filter_map(parse_mountinfo_line) {
@@ -152,8 +144,33 @@ fn mount_of(path: &Path) -> Option<Mount> {
     best
 }
 
+/// The mount that holds `path`, as `statfs(2)` names it: `f_mntonname` and `f_fstypename`
+/// (`apfs`, `hfs`, `smbfs`, `nfs`, ...).
+#[cfg(target_os = "macos")]
+fn mount_of(path: &Path) -> Option<Mount> {
+    use std::ffi::{OsString, c_char};
+    use std::os::unix::ffi::OsStringExt;
+
+    let stats = rustix::fs::statfs(path).ok()?;
+    // Both are NUL-terminated C strings in fixed-size arrays of `c_char` (signed on macOS).
+    let text = |field: &[c_char]| -> Option<Vec<u8>> {
+        let bytes: Vec<u8> = field.iter().take_while(|c| **c != 0).map(|c| c.to_ne_bytes()[0]).collect();
+        (!bytes.is_empty()).then_some(bytes)
+    };
+    let point = PathBuf::from(OsString::from_vec(text(&stats.f_mntonname)?));
+    let kind = String::from_utf8_lossy(&text(&stats.f_fstypename)?).into_owned();
+    Some(Mount { point, kind })
+}
+
+/// No way to name a path's filesystem is known here: its type stays unknown.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn mount_of(_path: &Path) -> Option<Mount> {
+    None
+}
+
 /// Parses `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw`: the mount point
 /// is the fifth field, the type the first after the lone `-` (proc(5)).
+#[cfg(any(target_os = "linux", test))]
 fn parse_mountinfo_line(line: &str) -> Option<Mount> {
     let mut fields = line.split(' ');
     let point = fields.nth(4)?;
@@ -162,6 +179,7 @@ fn parse_mountinfo_line(line: &str) -> Option<Mount> {
 }
 
 /// Undoes the octal escapes of mountinfo (`\040` for a space, `\011`, `\012`, `\134`).
+#[cfg(any(target_os = "linux", test))]
 fn unescape(field: &str) -> String {
     let bytes = field.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -207,7 +225,7 @@ mod tests {
         assert_eq!(found.path, directory.path());
         assert_eq!(found.device, fs::metadata(directory.path()).expect("stat").dev());
         assert!(found.total_bytes > 0 && found.available_bytes <= found.total_bytes, "{found:?}");
-        if cfg!(target_os = "linux") {
+        if cfg!(any(target_os = "linux", target_os = "macos")) {
             assert!(found.kind.is_some() && found.mount_point.is_some(), "{found:?}");
         }
     }

@@ -40,8 +40,23 @@ pub const LOW_SPACE: u64 = 1 << 30;
 const REFLINK_FILESYSTEMS: [&str; 5] = ["btrfs", "xfs", "bcachefs", "zfs", "apfs"];
 
 /// Filesystems reached over a network (or through FUSE to one): locks and links are unreliable.
-const NETWORK_FILESYSTEMS: [&str; 10] =
-    ["nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "fuse.sshfs", "fuse.rclone"];
+/// The names are those of Linux's mount table and of macOS's `statfs` (`smbfs`, `afpfs`,
+/// `webdav`, `nfs`).
+const NETWORK_FILESYSTEMS: [&str; 12] =
+    ["nfs", "nfs4", "cifs", "smb3", "smbfs", "afpfs", "webdav", "9p", "ceph", "glusterfs", "fuse.sshfs", "fuse.rclone"];
+
+/// Where reflinks are to be had on this platform, for advice: clones need one filesystem that
+/// has them under both the store and the worktrees.
+const CLONING_FILESYSTEM: &str =
+    if cfg!(target_os = "macos") { "one APFS volume" } else { "one XFS or Btrfs filesystem" };
+
+/// Why hard links may be refused on one filesystem, for advice: Linux's
+/// `fs.protected_hardlinks` refuses links to files of other users; macOS has no such switch.
+const HARDLINK_REFUSALS: &str = if cfg!(target_os = "linux") {
+    "hard links can be refused by the filesystem or by `fs.protected_hardlinks` for files you do not own"
+} else {
+    "hard links can be refused by the filesystem (exFAT, FAT, some network shares) or for files you do not own"
+};
 
 /// What to check.
 #[derive(Debug, Clone)]
@@ -511,7 +526,7 @@ fn link_check(
             );
             if !REFLINK_FILESYSTEMS.contains(&kind) {
                 detail.push_str(&format!(
-                    "; reflinks would make those copies free ({kind} has none): put the store and the worktrees on one XFS or Btrfs filesystem"
+                    "; reflinks would make those copies free ({kind} has none): put the store and the worktrees on {CLONING_FILESYSTEM}"
                 ));
             }
             Check::ok("link-modes", detail)
@@ -548,9 +563,7 @@ fn link_check(
                     format!(
                         "neither reflinks ({reflink}) nor hard links ({hardlink}) work from the store to {to}: checkout falls back to copy for every file"
                     ),
-                    format!(
-                        "hard links can be refused by the filesystem or by `fs.protected_hardlinks` for files you do not own; {elsewhere}"
-                    ),
+                    format!("{HARDLINK_REFUSALS}; {elsewhere}"),
                 )
             }
         }
