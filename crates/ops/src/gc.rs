@@ -79,8 +79,41 @@ pub enum Auto {
 pub struct DroppedRoot {
     /// Its build directory.
     pub path: PathBuf,
-    /// `missing` (gone for longer than the grace period) or `replaced` (another directory now).
-    pub reason: String,
+    /// Why.
+    pub reason: DropReason,
+}
+
+/// Why a root was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DropReason {
+    /// Gone for longer than the grace period.
+    Missing,
+    /// Another directory (or a file) is there now.
+    Replaced,
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.pad(match self {
+            DropReason::Missing => "missing",
+            DropReason::Replaced => "replaced",
+        })
+    }
+}
+
+/// Why `gc --auto` collected nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GcSkip {
+    /// Another cargo-store command holds the store.
+    Busy,
+    /// The last collection is more recent than [`AUTO_INTERVAL`].
+    Recent,
+    /// The objects are within the size budget.
+    UnderBudget,
+    /// There is no store yet.
+    NoStore,
 }
 
 /// What a collection did (or would do).
@@ -92,8 +125,8 @@ pub struct GcReport {
     pub store: PathBuf,
     /// Whether this was a dry run.
     pub dry_run: bool,
-    /// With `--auto`: why nothing was done (`busy`, `recent`, `under-budget`, `no-store`), if so.
-    pub skipped: Option<String>,
+    /// With `--auto`: why nothing was done, if so.
+    pub skipped: Option<GcSkip>,
     /// From the timer (`--auto`, not a dry run): the ingest of every live root that changed
     /// since it was last looked at, before collecting.
     pub refreshed: Option<crate::SyncReport>,
@@ -170,12 +203,14 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
     };
     let (opened, skipped) = match opened {
         Ok(Some(store)) => (Some(store), None),
-        Ok(None) => (None, Some("busy")),
-        Err(cargo_store_cas::Error::NoStore { .. }) if options.auto == Some(Auto::Timer) => (None, Some("no-store")),
+        Ok(None) => (None, Some(GcSkip::Busy)),
+        Err(cargo_store_cas::Error::NoStore { .. }) if options.auto == Some(Auto::Timer) => {
+            (None, Some(GcSkip::NoStore))
+        }
         Err(error) => return Err(error.into()),
     };
     let Some(mut store) = opened else {
-        report.skipped = skipped.map(str::to_owned);
+        report.skipped = skipped;
         report.elapsed_ms = elapsed_ms(start);
         return Ok(report);
     };
@@ -185,13 +220,13 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
     let transaction = store.index_mut().transaction()?;
     let skipped = match options.auto {
         Some(Auto::Timer) => {
-            transaction.setting(LAST_GC)?.is_some_and(|last| timestamp - last < AUTO_INTERVAL).then_some("recent")
+            transaction.setting(LAST_GC)?.is_some_and(|last| timestamp - last < AUTO_INTERVAL).then_some(GcSkip::Recent)
         }
-        Some(Auto::OverBudget) => (transaction.object_bytes()? <= options.max_size).then_some("under-budget"),
+        Some(Auto::OverBudget) => (transaction.object_bytes()? <= options.max_size).then_some(GcSkip::UnderBudget),
         None => None,
     };
     if let Some(reason) = skipped {
-        report.skipped = Some(reason.to_owned());
+        report.skipped = Some(reason);
         report.elapsed_ms = elapsed_ms(start);
         return Ok(report);
     }
@@ -251,13 +286,28 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
 }
 
 /// What the filesystem says about a root.
-pub(crate) enum RootState {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RootState {
     /// The registered directory is there.
     Live,
     /// Nothing is there.
     Missing,
     /// Another directory (or a file) is there now.
     Replaced,
+    /// Its path cannot be looked at (permissions).
+    Unreadable,
+}
+
+impl std::fmt::Display for RootState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.pad(match self {
+            RootState::Live => "live",
+            RootState::Missing => "missing",
+            RootState::Replaced => "replaced",
+            RootState::Unreadable => "unreadable",
+        })
+    }
 }
 
 /// Looks at a root's directory. An error other than "not found" means it cannot be read.
@@ -288,18 +338,20 @@ fn check_root(
     match root_state(record).map_err(|error| unreadable(&record.path, error))? {
         RootState::Replaced => {
             transaction.forget_root(record.id)?;
-            report.roots_dropped.push(DroppedRoot { path: record.path.clone(), reason: "replaced".to_owned() });
+            report.roots_dropped.push(DroppedRoot { path: record.path.clone(), reason: DropReason::Replaced });
         }
         RootState::Missing => {
             let since = record.missing_since.unwrap_or(timestamp);
             if timestamp - since >= MISSING_ROOT_GRACE {
                 transaction.forget_root(record.id)?;
-                report.roots_dropped.push(DroppedRoot { path: record.path.clone(), reason: "missing".to_owned() });
+                report.roots_dropped.push(DroppedRoot { path: record.path.clone(), reason: DropReason::Missing });
             } else {
                 transaction.set_root_missing(record.id, Some(since))?;
                 report.roots_missing.push(record.path.clone());
             }
         }
+        // `root_state` reports an unreadable path as an error, handled above.
+        RootState::Unreadable => {}
         RootState::Live => {
             if record.missing_since.is_some() {
                 transaction.set_root_missing(record.id, None)?;

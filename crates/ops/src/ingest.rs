@@ -73,8 +73,8 @@ pub struct IngestOptions {
 /// Units skipped for one reason.
 #[derive(Debug, Clone, Serialize)]
 pub struct SkipGroup {
-    /// The reason, kebab-case.
-    pub reason: String,
+    /// Why they were skipped.
+    pub reason: SkipReason,
     /// The reason in a sentence.
     pub explanation: String,
     /// How many units.
@@ -411,7 +411,7 @@ pub fn ingest_with_progress(
     report.skipped = skipped
         .into_iter()
         .map(|(reason, labels)| SkipGroup {
-            reason: reason.name().to_owned(),
+            reason,
             explanation: reason.explanation().to_owned(),
             units: skipped_counts[&reason],
             packages: labels.into_iter().collect(),

@@ -23,6 +23,7 @@ mod sync;
 pub mod timer;
 mod verify;
 
+pub use cargo_store_target::SkipReason;
 pub use checkout::{CheckoutOptions, CheckoutReport, checkout, checkout_with_progress};
 pub use doctor::{Check, CheckStatus, DoctorOptions, DoctorReport, LOW_SPACE, LinkSupport, doctor};
 pub use error::Error;
@@ -32,13 +33,16 @@ pub use gc::{
     AUTO_INTERVAL, Auto, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport, MISSING_ROOT_GRACE,
     ORPHAN_GRACE, gc,
 };
+pub use gc::{DropReason, GcSkip};
 pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest, ingest_with_progress};
 pub use misses::{Miss, MissDifference};
 pub use progress::{NoProgress, Progress};
 pub use repair::{RepairReport, rebuild_index};
+pub use roots::RootState;
 pub use roots::{ForgetReport, RootEntry, RootsReport, forget, roots};
 pub use status::{StatusReport, status};
 pub use sync::{REFRESH_BUDGET, SYNC_BUDGET, SyncReport, refresh, sync};
+pub use verify::ProblemKind;
 pub use verify::{Problem, VerifyOptions, VerifyReport, verify};
 
 /// The version of the JSON schema of every report; bumped when a field changes meaning or

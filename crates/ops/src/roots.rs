@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use cargo_store_cas::{Access, RootRecord, Store, normalize_path};
 use serde::Serialize;
 
-use crate::gc::{RootState, root_state};
+pub use crate::gc::RootState;
+use crate::gc::root_state;
 use crate::{Error, REPORT_VERSION};
 
 /// One registered build directory.
@@ -13,8 +14,8 @@ use crate::{Error, REPORT_VERSION};
 pub struct RootEntry {
     /// The build directory.
     pub path: PathBuf,
-    /// `live`, `missing`, `replaced` (another directory now) or `unreadable`.
-    pub state: String,
+    /// What is at its path now.
+    pub state: RootState,
     /// Since when gc has seen it missing, seconds since the epoch.
     pub missing_since: Option<i64>,
     /// Units it references.
@@ -55,13 +56,7 @@ pub fn roots(store: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<Roots
         .roots()?
         .into_iter()
         .map(|record| RootEntry {
-            state: match root_state(&record) {
-                Ok(RootState::Live) => "live",
-                Ok(RootState::Missing) => "missing",
-                Ok(RootState::Replaced) => "replaced",
-                Err(_) => "unreadable",
-            }
-            .to_owned(),
+            state: root_state(&record).unwrap_or(RootState::Unreadable),
             missing_since: record.missing_since,
             units: record.units,
             bytes: record.bytes,

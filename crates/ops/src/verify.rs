@@ -39,14 +39,46 @@ pub struct VerifyOptions {
 /// One thing found wrong.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
-    /// `missing-object`, `damaged-object`, `missing-manifest` or `index`.
-    pub kind: String,
+    /// What is wrong.
+    pub kind: ProblemKind,
     /// The path concerned.
     pub path: PathBuf,
     /// What is wrong, and what was done about it.
     pub detail: String,
     /// Whether `--repair` fixed it.
     pub repaired: bool,
+}
+
+/// What kind of thing is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// An object file the index records is gone.
+    MissingObject,
+    /// An object file's bytes are not the ones its name says.
+    DamagedObject,
+    /// A unit's manifest file is gone.
+    MissingManifest,
+    /// SQLite's own checks of the index failed.
+    Index,
+}
+
+impl ProblemKind {
+    /// Whether the problem is an object's.
+    fn is_object(self) -> bool {
+        matches!(self, ProblemKind::MissingObject | ProblemKind::DamagedObject)
+    }
+}
+
+impl std::fmt::Display for ProblemKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.pad(match self {
+            ProblemKind::MissingObject => "missing-object",
+            ProblemKind::DamagedObject => "damaged-object",
+            ProblemKind::MissingManifest => "missing-manifest",
+            ProblemKind::Index => "index",
+        })
+    }
 }
 
 /// What `verify` found and did.
@@ -112,7 +144,7 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
     let transaction = store.index_mut().transaction()?;
     for detail in transaction.database_problems()? {
         report.problems.push(Problem {
-            kind: "index".to_owned(),
+            kind: ProblemKind::Index,
             path: root.join("index.sqlite"),
             detail,
             repaired: false,
@@ -128,14 +160,14 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         report.objects_hashed += u64::from(hashed > 0);
         report.bytes_hashed += hashed;
         let path = objects.path(&record.id);
-        let detail = match finding {
+        let (kind, detail) = match finding {
             Finding::Intact => continue,
             Finding::Refreshed(current) => {
                 transaction.update_object(*row, &current)?;
                 report.objects_refreshed += 1;
                 continue;
             }
-            Finding::Missing => "the file is missing".to_owned(),
+            Finding::Missing => (ProblemKind::MissingObject, "the file is missing".to_owned()),
             Finding::Damaged(detail) => {
                 let shared = sharing_inode(&transaction, *row, &path)?;
                 let moved = quarantine(&root, &path)?;
@@ -148,13 +180,10 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
                         files.join(", ")
                     ));
                 }
-                detail
+                (ProblemKind::DamagedObject, detail)
             }
         };
-        let mut problem = Problem { kind: "damaged-object".to_owned(), path: path.clone(), detail, repaired: false };
-        if problem.detail == "the file is missing" {
-            problem.kind = "missing-object".to_owned();
-        }
+        let mut problem = Problem { kind, path: path.clone(), detail, repaired: false };
         if options.repair {
             match restore(&transaction, &objects, *row, record)? {
                 Some(from) => {
@@ -188,9 +217,7 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         };
         transaction.delete_planned(&plan)?;
         report.units_dropped = units.len() as u64;
-        for problem in
-            report.problems.iter_mut().filter(|problem| problem.kind.ends_with("-object") && !problem.repaired)
-        {
+        for problem in report.problems.iter_mut().filter(|problem| problem.kind.is_object() && !problem.repaired) {
             problem.repaired = true;
             problem.detail.push_str("; the units that need it were dropped and will be built again");
         }
@@ -203,7 +230,7 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
             continue;
         }
         let mut problem = Problem {
-            kind: "missing-manifest".to_owned(),
+            kind: ProblemKind::MissingManifest,
             path: path.clone(),
             detail: format!("the manifest of unit `{key}` is missing"),
             repaired: false,

@@ -13,7 +13,8 @@ use crate::unit::{Scan, Unit, UnitKind};
 use crate::workspace::{SourceKind, Workspace};
 
 /// Why a unit is not stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
     /// A workspace member: built from the worktree itself.
     WorkspaceMember,
@@ -42,6 +43,12 @@ pub enum SkipReason {
     OlderThanDependency,
     /// One of its dependencies is ineligible.
     DependsOnIneligible,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.pad(self.name())
+    }
 }
 
 impl SkipReason {

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use cargo_store_ops::{Auto, GcOptions, GcReport, gc};
+use cargo_store_ops::{Auto, GcOptions, GcReport, GcSkip, gc};
 
 use crate::Context;
 use crate::output::{bytes, count, duration, json, parse_duration, parse_size};
@@ -82,11 +82,11 @@ pub fn print(report: &GcReport) {
         }
     }
     if let Some(reason) = &report.skipped {
-        let why = match reason.as_str() {
-            "busy" => "another cargo-store command is running".to_owned(),
-            "recent" => "the last one was less than 20 hours ago".to_owned(),
-            "no-store" => format!("there is no store at `{}` yet", report.store.display()),
-            _ => "the store is within its size budget".to_owned(),
+        let why = match reason {
+            GcSkip::Busy => "another cargo-store command is running".to_owned(),
+            GcSkip::Recent => "the last one was less than 20 hours ago".to_owned(),
+            GcSkip::NoStore => format!("there is no store at `{}` yet", report.store.display()),
+            GcSkip::UnderBudget => "the store is within its size budget".to_owned(),
         };
         println!("Skipped garbage collection: {why}");
         return;

@@ -70,7 +70,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
             println!("  {} skipped:", count(report.units_skipped, "unit"));
             for group in &report.skipped {
                 println!("    {}", skip_line(group));
-                if group.reason == "other-toolchain" {
+                if group.reason == cargo_store_ops::SkipReason::OtherToolchain {
                     for line in other_toolchains(&report.build_directory, &report.toolchain) {
                         println!("      {line}");
                     }
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn a_skip_line_counts_units_and_packages_apart() {
         let group = SkipGroup {
-            reason: "workspace-member".to_owned(),
+            reason: cargo_store_ops::SkipReason::WorkspaceMember,
             explanation: "workspace members are built from the worktree itself".to_owned(),
             units: 10,
             packages: (1..=9).map(|n| format!("p{n} v0.1.0")).collect(),
