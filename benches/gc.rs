@@ -85,7 +85,7 @@ fn generate(path: &Path) {
                     place: "debug".into(),
                     name: format!("crate{unit}-0123456789abcdef"),
                     kind: "lib".into(),
-                    target: format!("lib-crate{unit}"),
+                    fingerprint_name: format!("lib-crate{unit}"),
                     fingerprint: "0123456789abcdef".into(),
                     package: PackageKey {
                         name: format!("crate{unit}"),

@@ -139,7 +139,7 @@ fn index(projects: usize) -> PathBuf {
                         place: "debug".into(),
                         name: format!("crate{unit}-{project:016x}"),
                         kind: "lib".into(),
-                        target: format!("lib-crate{unit}"),
+                        fingerprint_name: format!("lib-crate{unit}"),
                         fingerprint: format!("{project:016x}"),
                         package: package(project, unit),
                         bytes: 10_000,

@@ -38,8 +38,8 @@ second timed. Medians and spreads are printed and written under "baseline".
 
 The binary is --binary PATH, else CARGO_STORE_BIN, else one built here: `cargo build --release
 --locked` of this repository's working tree (or, with --rev REV, of that commit exported by `git
-archive`) with CARGO_TARGET_DIR=cargo-store-target beside the first project (or
---cargo-store-target-dir DIR), so this repository's own target directory is untouched. The
+archive`) with CARGO_TARGET_DIR=cargo-store-units beside the first project (or
+--cargo-store-units-dir DIR), so this repository's own target directory is untouched. The
 export goes to DIR-source-COMMIT beside that target directory DIR, extracted afresh with fresh
 mtimes; the workspace's own packages are cleaned from DIR before the build (cargo takes them
 for the same units whatever the rev), and the binary is copied to DIR/cargo-store-COMMIT, so
@@ -88,7 +88,7 @@ def main():
         arguments = arguments[:index]
     options = {
         "store": None, "binary": None, "rev": None, "orders": "worst,best", "output": None, "logs": None,
-        "cargo-store-target-dir": None, "baseline": None, "repetitions": "3", "tables": None,
+        "cargo-store-units-dir": None, "baseline": None, "repetitions": "3", "tables": None,
     }
     keep_store = False
     projects = []
@@ -183,7 +183,7 @@ def find_binary(options, projects):
         if not binary.is_file():
             sys.exit(f"error: no cargo-store binary at {binary}")
         return binary, {"given": str(binary)}
-    target = Path(options["cargo-store-target-dir"] or projects[0].parent / "cargo-store-target").resolve()
+    target = Path(options["cargo-store-units-dir"] or projects[0].parent / "cargo-store-units").resolve()
     source = REPOSITORY
     description = {"repository": str(REPOSITORY)}
     head = subprocess.run(["git", "-C", str(REPOSITORY), "rev-parse", options["rev"] or "HEAD"], capture_output=True, text=True)

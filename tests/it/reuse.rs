@@ -81,7 +81,7 @@ fn a_new_project_reuses_the_builds_that_match_and_explain_names_each_miss() {
     assert_eq!(explained["feat"]["verdict"], "other-features", "{explained:#}");
     let detail = explained["feat"]["detail"].as_str().expect("a detail");
     assert!(detail.contains(r#"[] here, ["fast"] stored"#), "{detail}");
-    assert_eq!(explained["feat"]["misses"][0]["target"], "lib-feat", "{explained:#}");
+    assert_eq!(explained["feat"]["misses"][0]["fingerprint_name"], "lib-feat", "{explained:#}");
     for hit in ["leaf", "mid", "native", "pm"] {
         assert_eq!(explained[hit]["verdict"], "present", "{hit}: {explained:#}");
         assert!(explained[hit].get("misses").is_none(), "{hit}: {explained:#}");

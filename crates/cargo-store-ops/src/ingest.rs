@@ -17,7 +17,7 @@
 //!
 //! One unit key is one set of bytes, but every build directory that built the unit has its
 //! own copy with its own mtimes, and cargo compares mtimes across units (see
-//! `cargo_store_target::Times`). The store keeps one copy per key, so which copy it keeps
+//! `cargo_store_units::Times`). The store keeps one copy per key, so which copy it keeps
 //! decides whether the units of other builds that depend on it are fresh next to it. Two rules
 //! keep every stored unit fresh next to its stored dependencies, whatever order builds are
 //! ingested in:
@@ -44,7 +44,7 @@ use cargo_store_cas::{
     Access, FileIdentity, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store, StoredUnit,
     hash_file, now,
 };
-use cargo_store_target::{
+use cargo_store_units::{
     SkipReason, Times, Toolchain, Unit, UnitFile, UnitKey, UnitKind, build_inputs_digest, current_units, eligibility,
     repository_of, scan,
 };
@@ -571,7 +571,7 @@ fn manifest(
     unit: &Unit,
     key: &UnitKey,
     namespace: &str,
-    package: &cargo_store_target::Package,
+    package: &cargo_store_units::Package,
     objects: &HashMap<(u64, u64), ObjectId>,
     dependencies: &[usize],
     keys: &[Option<UnitKey>],
@@ -594,7 +594,7 @@ fn manifest(
         place: unit.place.path.to_string_lossy().into_owned(),
         name: unit.name.clone(),
         kind: unit.kind.name().to_owned(),
-        target: unit.target.clone(),
+        fingerprint_name: unit.fingerprint_name.clone(),
         fingerprint: unit.fingerprint.clone().unwrap_or_default(),
         package: PackageKey {
             name: package.id.name.clone(),

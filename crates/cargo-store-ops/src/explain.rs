@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use cargo_store_cas::PackageKey;
-use cargo_store_target::{DifferenceKind, SourceKind, Workspace};
+use cargo_store_units::{DifferenceKind, SourceKind, Workspace};
 use serde::Serialize;
 
 use crate::checkout::{Plan, Verdict, package_key};
@@ -246,7 +246,7 @@ pub(crate) fn explain(
                         .map(|miss| {
                             let differences: Vec<&str> =
                                 miss.differences.iter().map(|difference| difference.detail.as_str()).collect();
-                            format!("{} ({}): {}", miss.target, miss.unit, differences.join("; "))
+                            format!("{} ({}): {}", miss.fingerprint_name, miss.unit, differences.join("; "))
                         })
                         .collect();
                     (
@@ -286,7 +286,7 @@ pub(crate) fn explain(
 
 /// The verdict on a registry or git package from the plan for its units.
 fn package_verdict(
-    package: &cargo_store_target::Package,
+    package: &cargo_store_units::Package,
     namespace: &str,
     plan: &Plan<'_>,
     context: &ExplainContext,

@@ -29,7 +29,7 @@ use std::time::Instant;
 use cargo_store_cas::{
     Access, Eviction, GcPolicy, IndexTransaction, ObjectId, RootRecord, Store, manifest_path, now, plan,
 };
-use cargo_store_target::Layout;
+use cargo_store_units::Layout;
 use serde::Serialize;
 
 use crate::pause::pause;
@@ -359,7 +359,7 @@ fn check_root(
             let mut stale = Vec::new();
             for reference in transaction.references(record.id)? {
                 let fingerprint = Layout::from_name(&reference.layout).and_then(|layout| {
-                    layout.fingerprint_file(Path::new(&reference.place), &reference.name, &reference.target)
+                    layout.fingerprint_file(Path::new(&reference.place), &reference.name, &reference.fingerprint_name)
                 });
                 let Some(fingerprint) = fingerprint else {
                     stale.push(reference.unit_id);

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use cargo_store_cas::{Objects, PackageKey, StoredUnit};
-use cargo_store_target::{Difference, DifferenceKind, Toolchain, Unit, Variant, Workspace, eligibility, scan};
+use cargo_store_units::{Difference, DifferenceKind, Toolchain, Unit, Variant, Workspace, eligibility, scan};
 use serde::Serialize;
 
 /// A unit cargo built here of which the store holds only other builds.
@@ -21,7 +21,7 @@ pub struct Miss {
     /// The unit here, `<place>/<name>`, e.g. `debug/serde-0123456789abcdef`.
     pub unit: String,
     /// Its fingerprint hash file name, e.g. `lib-serde`.
-    pub target: String,
+    pub fingerprint_name: String,
     /// The stored build of the same target that is nearest to it, `<place>/<name>`.
     pub nearest: String,
     /// How they differ, the most telling first.
@@ -73,7 +73,7 @@ pub(crate) fn misses(
         let Some(built) = unit_variant(unit, build_directory) else { continue };
         let nearest = stored
             .iter()
-            .filter(|candidate| candidate.package == *package && candidate.target == unit.target)
+            .filter(|candidate| candidate.package == *package && candidate.fingerprint_name == unit.fingerprint_name)
             .filter_map(|candidate| {
                 let variant = stored_variant(candidate, objects)?;
                 let differences = built.differences(&variant);
@@ -89,7 +89,7 @@ pub(crate) fn misses(
             .collect();
         found.entry(package.clone()).or_default().push(Miss {
             unit: format!("{}/{}", unit.place.path.display(), unit.name),
-            target: unit.target.clone(),
+            fingerprint_name: unit.fingerprint_name.clone(),
             nearest: format!("{}/{}", candidate.place, candidate.name),
             differences,
         });
@@ -99,15 +99,15 @@ pub(crate) fn misses(
 
 /// The fingerprint JSON of a unit in the build directory.
 fn unit_variant(unit: &Unit, build_directory: &Path) -> Option<Variant> {
-    let hash_file = unit.place.layout.fingerprint_file(&unit.place.path, &unit.name, &unit.target)?;
+    let hash_file = unit.place.layout.fingerprint_file(&unit.place.path, &unit.name, &unit.fingerprint_name)?;
     let bytes = std::fs::read(build_directory.join(hash_file).with_extension("json")).ok()?;
     Variant::parse(&bytes)
 }
 
 /// The fingerprint JSON of a stored unit, read from its object.
 fn stored_variant(unit: &StoredUnit, objects: &Objects) -> Option<Variant> {
-    let layout = cargo_store_target::Layout::from_name(&unit.layout)?;
-    let json = layout.fingerprint_file(Path::new(""), &unit.name, &unit.target)?.with_extension("json");
+    let layout = cargo_store_units::Layout::from_name(&unit.layout)?;
+    let json = layout.fingerprint_file(Path::new(""), &unit.name, &unit.fingerprint_name)?.with_extension("json");
     let file = unit.files.iter().find(|file| file.path == json.as_os_str().as_encoded_bytes())?;
     let bytes = std::fs::read(objects.path(&file.object.as_ref()?.id)).ok()?;
     Variant::parse(&bytes)

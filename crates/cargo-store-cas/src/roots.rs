@@ -47,7 +47,7 @@ pub struct RootReference {
     /// `<pkg>-<hash>`.
     pub name: String,
     /// The fingerprint hash file name.
-    pub target: String,
+    pub fingerprint_name: String,
     /// The fingerprint hex the file holds when the root still has this build of the unit.
     pub fingerprint: String,
 }
@@ -97,7 +97,7 @@ impl IndexTransaction<'_> {
         let mut statement = self
             .transaction
             .prepare_cached(
-                "SELECT u.id, u.layout, u.place, u.name, u.target, u.fingerprint
+                "SELECT u.id, u.layout, u.place, u.name, u.fingerprint_name, u.fingerprint
                  FROM root_units ru JOIN units u ON u.id = ru.unit_id WHERE ru.root_id = ?1",
             )
             .map_err(&error)?;
@@ -108,7 +108,7 @@ impl IndexTransaction<'_> {
                     layout: row.get(1)?,
                     place: row.get(2)?,
                     name: row.get(3)?,
-                    target: row.get(4)?,
+                    fingerprint_name: row.get(4)?,
                     fingerprint: row.get(5)?,
                 })
             })

@@ -11,7 +11,7 @@ pub enum Error {
     Store(#[from] cargo_store_cas::Error),
     /// Reading the workspace or its target directory failed.
     #[error(transparent)]
-    Target(#[from] cargo_store_target::Error),
+    Target(#[from] cargo_store_units::Error),
     /// A filesystem operation failed.
     #[error(transparent)]
     Filesystem(#[from] cargo_store_fs::Error),

@@ -43,11 +43,11 @@ impl Layout {
     /// Where the fingerprint hash file of the unit `<pkg>-<hash>` (`name`) with the hash file
     /// `target` (e.g. `lib-serde`) is, relative to the build directory: its content says which
     /// build of the unit is there. `None` if `name` is not `<pkg>-<hash>`.
-    pub fn fingerprint_file(self, place: &Path, name: &str, target: &str) -> Option<PathBuf> {
+    pub fn fingerprint_file(self, place: &Path, name: &str, fingerprint_name: &str) -> Option<PathBuf> {
         let (package, hash) = name.rsplit_once('-').filter(|(_, hash)| is_unit_hash(hash))?;
         Some(match self {
-            Layout::Legacy => place.join(".fingerprint").join(name).join(target),
-            Layout::PerUnit => place.join("build").join(package).join(hash).join("fingerprint").join(target),
+            Layout::Legacy => place.join(".fingerprint").join(name).join(fingerprint_name),
+            Layout::PerUnit => place.join("build").join(package).join(hash).join("fingerprint").join(fingerprint_name),
         })
     }
 }

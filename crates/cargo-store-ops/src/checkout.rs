@@ -17,7 +17,7 @@
 //!   overwritten. Objects are checked against the index (size, mtime, inode) before they are
 //!   linked, so a damaged object is never handed out.
 //! - **When.** Cargo rebuilds a unit whose dependency's outputs are newer than its own (see
-//!   `cargo_store_target::Times`). The store may hold a unit from one build and its dependency
+//!   `cargo_store_units::Times`). The store may hold a unit from one build and its dependency
 //!   from a later one, and the build directory may hold units cargo built here. So the plan
 //!   walks the units dependencies first and gives each unit to be placed the times its
 //!   dependencies require: when its stored times are too old, all of its files move later by
@@ -38,7 +38,7 @@ use std::time::Instant;
 
 use cargo_store_cas::{Access, Objects, PackageKey, Store, StoredFile, StoredUnit, now};
 use cargo_store_fs::{FileTimes, LinkMode, LinkRequest, Linker, write_new};
-use cargo_store_target::{
+use cargo_store_units::{
     Layout, SourceKind, Times, Toolchain, UnitKind, Workspace, build_inputs_digest, repository_of,
 };
 use rayon::prelude::*;
@@ -731,13 +731,13 @@ pub(crate) fn cargo_lock_held(build_directory: &Path) -> Option<PathBuf> {
 /// Whether the build directory's fingerprint file of `unit` holds the stored fingerprint.
 fn holds_fingerprint(build_directory: &Path, unit: &StoredUnit) -> bool {
     Layout::from_name(&unit.layout)
-        .and_then(|layout| layout.fingerprint_file(Path::new(&unit.place), &unit.name, &unit.target))
+        .and_then(|layout| layout.fingerprint_file(Path::new(&unit.place), &unit.name, &unit.fingerprint_name))
         .and_then(|path| fs::read_to_string(build_directory.join(path)).ok())
         .is_some_and(|text| text.trim() == unit.fingerprint)
 }
 
 /// The key units of `package` are filed under; `None` for a path package.
-pub(crate) fn package_key(package: &cargo_store_target::Package) -> Option<PackageKey> {
+pub(crate) fn package_key(package: &cargo_store_units::Package) -> Option<PackageKey> {
     Some(PackageKey {
         name: package.id.name.clone(),
         version: package.id.version.clone(),
@@ -803,7 +803,13 @@ fn select(
 ) -> Selection {
     let candidates: BTreeSet<i64> = units.iter().map(|unit| unit.id).collect();
     let group = |unit: &StoredUnit| {
-        (unit.layout.clone(), unit.place.clone(), unit.package.clone(), unit.kind.clone(), unit.target.clone())
+        (
+            unit.layout.clone(),
+            unit.place.clone(),
+            unit.package.clone(),
+            unit.kind.clone(),
+            unit.fingerprint_name.clone(),
+        )
     };
     let groups_with_preferred: HashSet<_> =
         units.iter().filter(|unit| preferred.contains(&unit.id)).map(group).collect();

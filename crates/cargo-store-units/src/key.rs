@@ -26,7 +26,7 @@ impl UnitKey {
             unit.place.layout.name(),
             unit.place.path.to_string_lossy(),
             unit.name,
-            unit.target,
+            unit.fingerprint_name,
         )))
     }
 

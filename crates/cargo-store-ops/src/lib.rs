@@ -23,7 +23,7 @@ mod sync;
 pub mod timer;
 mod verify;
 
-pub use cargo_store_target::SkipReason;
+pub use cargo_store_units::SkipReason;
 pub use checkout::{CheckoutOptions, CheckoutReport, checkout, checkout_with_progress};
 pub use doctor::{Check, CheckStatus, DoctorOptions, DoctorReport, LOW_SPACE, LinkSupport, doctor};
 pub use error::Error;
@@ -63,9 +63,9 @@ pub(crate) fn load_workspace(
     store: &std::path::Path,
     manifest_path: Option<&std::path::Path>,
     target_directory: Option<&std::path::Path>,
-) -> Result<cargo_store_target::Workspace> {
+) -> Result<cargo_store_units::Workspace> {
     let cache = store.is_dir().then(|| store.join("cache").join("workspaces"));
-    Ok(cargo_store_target::Workspace::load_cached(manifest_path, target_directory, cache.as_deref())?)
+    Ok(cargo_store_units::Workspace::load_cached(manifest_path, target_directory, cache.as_deref())?)
 }
 
 /// The store's cache of `rustc -vV` answers (see `Toolchain::detect_cached`), once the store

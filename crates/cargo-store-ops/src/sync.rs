@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cargo_store_target::Workspace;
+use cargo_store_units::Workspace;
 use serde::Serialize;
 
 use crate::{IngestOptions, elapsed_ms, ingest};
@@ -67,7 +67,7 @@ pub fn sync(store: &Path, workspace: &Workspace, budget: Duration) -> SyncReport
     }
     // The repository's registered roots too: a worktree that git no longer lists (moved by
     // hand, or pruned while its directory lives on) still builds what the next one needs.
-    if let Some(repository) = cargo_store_target::repository_of(&workspace.root)
+    if let Some(repository) = cargo_store_units::repository_of(&workspace.root)
         && let Ok(Some(opened)) = cargo_store_cas::Store::try_open_existing(store, cargo_store_cas::Access::Shared)
         && let Ok(registered) = opened.index().root_workspaces(Some(&repository))
     {

@@ -86,7 +86,7 @@ pub struct Unit {
     /// What kind of unit it is.
     pub kind: UnitKind,
     /// The name of the fingerprint hash file, e.g. `lib-serde`.
-    pub target: String,
+    pub fingerprint_name: String,
     /// The fingerprint hex from the hash file; `None` while cargo is (re)building it.
     pub fingerprint: Option<String>,
     /// The fingerprint hex of each dependency, from the fingerprint JSON.
@@ -107,7 +107,7 @@ impl Unit {
     /// The fingerprint hex its hash file in `build_directory` holds now; `None` if there is
     /// none (cargo is rebuilding the unit, or it was removed).
     pub fn current_fingerprint(&self, build_directory: &Path) -> Option<String> {
-        let path = self.place.layout.fingerprint_file(&self.place.path, &self.name, &self.target)?;
+        let path = self.place.layout.fingerprint_file(&self.place.path, &self.name, &self.fingerprint_name)?;
         let text = fs::read_to_string(build_directory.join(path)).ok()?;
         Some(text.trim().to_owned()).filter(|hex| is_unit_hash(hex))
     }
@@ -145,7 +145,7 @@ impl Unit {
 
     /// The fingerprint hash file, relative to the unit's place.
     fn hash_file(&self) -> Option<PathBuf> {
-        self.place.layout.fingerprint_file(Path::new(""), &self.name, &self.target)
+        self.place.layout.fingerprint_file(Path::new(""), &self.name, &self.fingerprint_name)
     }
 }
 
@@ -168,7 +168,7 @@ pub struct Build {
     /// The package name part of its name.
     pub package_name: String,
     /// The name of its fingerprint hash file, e.g. `bin-app` or `test-integration-app`.
-    pub target: String,
+    pub fingerprint_name: String,
     /// The fingerprint hex of each dependency.
     pub dependencies: Vec<String>,
     /// When cargo finished it (the fingerprint hash file's mtime, ns).
@@ -191,7 +191,7 @@ pub fn scan(build_directory: &Path) -> crate::Result<Scan> {
 /// What the fingerprint directory says about a unit.
 struct Fingerprint {
     kind: Option<UnitKind>,
-    target: String,
+    fingerprint_name: String,
     crate_name: String,
     hex: Option<String>,
     dependencies: Vec<String>,
@@ -253,7 +253,7 @@ fn read_fingerprint(directory: &Path) -> crate::Result<Option<Fingerprint>> {
     };
     Ok(Some(Fingerprint {
         kind,
-        target,
+        fingerprint_name: target,
         crate_name,
         hex: hex.filter(|_| kind.is_some()),
         dependencies,
@@ -417,13 +417,13 @@ fn scan_per_unit(place_directory: &Path, place: &Place, scan: &mut Scan) -> crat
 
 /// A unit of another kind, from its fingerprint directory.
 fn other(directory: &Path, place: &Place, package_name: &str, fingerprint: Fingerprint) -> Build {
-    let finished = fs::symlink_metadata(directory.join(&fingerprint.target))
+    let finished = fs::symlink_metadata(directory.join(&fingerprint.fingerprint_name))
         .map(|metadata| FileTimes::of(&metadata).modified_ns)
         .unwrap_or(0);
     Build {
         place: place.clone(),
         package_name: package_name.to_owned(),
-        target: fingerprint.target,
+        fingerprint_name: fingerprint.fingerprint_name,
         dependencies: fingerprint.dependencies,
         finished,
     }
@@ -531,7 +531,7 @@ impl<'a> Collector<'a> {
             package_name: package_name.to_owned(),
             hash: hash.to_owned(),
             kind,
-            target: fingerprint.target,
+            fingerprint_name: fingerprint.fingerprint_name,
             fingerprint: fingerprint.hex,
             dependencies: fingerprint.dependencies,
             rustc: fingerprint.rustc,

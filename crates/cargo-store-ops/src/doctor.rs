@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use cargo_store_cas::{Access, Store};
 use cargo_store_fs::{Filesystem, LinkProbe, filesystem, nearest_existing, probe_links};
-use cargo_store_target::{Toolchain, Workspace};
+use cargo_store_units::{Toolchain, Workspace};
 use serde::Serialize;
 
 use crate::REPORT_VERSION;

@@ -41,14 +41,24 @@ pub fn current_units(scan: &Scan, eligibility: &Eligibility) -> Vec<bool> {
             .iter()
             .filter_map(|hex| by_fingerprint.get(&(build.place.layout, hex.as_str())).copied())
             .collect();
-        let key = (build.place.path.as_path(), build.place.layout, build.package_name.as_str(), build.target.as_str());
+        let key = (
+            build.place.path.as_path(),
+            build.place.layout,
+            build.package_name.as_str(),
+            build.fingerprint_name.as_str(),
+        );
         offer(key, build.finished, dependencies);
     }
     for (index, unit) in units.iter().enumerate() {
         let member =
             matches!(&eligibility.verdicts[index], Err(skipped) if skipped.reason == SkipReason::WorkspaceMember);
         if member {
-            let key = (unit.place.path.as_path(), unit.place.layout, unit.package_name.as_str(), unit.target.as_str());
+            let key = (
+                unit.place.path.as_path(),
+                unit.place.layout,
+                unit.package_name.as_str(),
+                unit.fingerprint_name.as_str(),
+            );
             offer(key, unit.finished().unwrap_or(0), vec![index]);
         }
     }

@@ -123,7 +123,7 @@ impl IndexTransaction<'_> {
             place: stored.place,
             name: stored.name,
             kind: stored.kind,
-            target: stored.target,
+            fingerprint_name: stored.fingerprint_name,
             fingerprint: stored.fingerprint,
             package: stored.package,
             bytes: stored.bytes,

@@ -15,8 +15,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::{Error, ObjectId};
 
 /// The migrations, in order; the index's `user_version` is how many have run.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../../migrations/0001_initial.sql"), include_str!("../../../migrations/0002_current_units.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/0001_initial.sql"),
+    include_str!("../../../migrations/0002_current_units.sql"),
+    include_str!("../../../migrations/0003_fingerprint_name.sql"),
+];
 
 /// An object as the index knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +80,7 @@ pub struct NewUnit {
     /// `lib`, `proc-macro`, `build-script`, `build-script-run`.
     pub kind: String,
     /// The fingerprint hash file name.
-    pub target: String,
+    pub fingerprint_name: String,
     /// The fingerprint hex.
     pub fingerprint: String,
     /// The package it was built from.
@@ -135,7 +138,7 @@ pub struct StoredUnit {
     /// Kind name.
     pub kind: String,
     /// The fingerprint hash file name, e.g. `lib-serde`.
-    pub target: String,
+    pub fingerprint_name: String,
     /// The fingerprint hex the hash file holds.
     pub fingerprint: String,
     /// The package.
@@ -298,7 +301,7 @@ pub(crate) fn read_units(connection: &Connection, path: &Path, ids: &[i64]) -> c
     let error = sql_error(path);
     let mut select_unit = connection
         .prepare_cached(
-            "SELECT id, key, layout, place, name, kind, target, fingerprint, package_name, package_version,
+            "SELECT id, key, layout, place, name, kind, fingerprint_name, fingerprint, package_name, package_version,
                     package_source, bytes, last_used, toolchain
              FROM units WHERE id = ?1",
         )
@@ -324,7 +327,7 @@ pub(crate) fn read_units(connection: &Connection, path: &Path, ids: &[i64]) -> c
                     place: row.get(3)?,
                     name: row.get(4)?,
                     kind: row.get(5)?,
-                    target: row.get(6)?,
+                    fingerprint_name: row.get(6)?,
                     fingerprint: row.get(7)?,
                     package: PackageKey { name: row.get(8)?, version: row.get(9)?, source: row.get(10)? },
                     bytes: to_u64(row.get(11)?),
@@ -463,7 +466,7 @@ impl IndexTransaction<'_> {
         }
         self.transaction
             .prepare_cached(
-                "INSERT INTO units (key, toolchain, layout, place, name, kind, target, fingerprint,
+                "INSERT INTO units (key, toolchain, layout, place, name, kind, fingerprint_name, fingerprint,
                     package_name, package_version, package_source, bytes, created_at, last_used)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
             )
@@ -475,7 +478,7 @@ impl IndexTransaction<'_> {
                 unit.place,
                 unit.name,
                 unit.kind,
-                unit.target,
+                unit.fingerprint_name,
                 unit.fingerprint,
                 unit.package.name,
                 unit.package.version,
@@ -806,7 +809,7 @@ mod tests {
             place: "debug".into(),
             name: "a-0123456789abcdef".into(),
             kind: "lib".into(),
-            target: "lib-a".into(),
+            fingerprint_name: "lib-a".into(),
             fingerprint: "0123456789abcdef".into(),
             package: PackageKey { name: "a".into(), version: "1.0.0".into(), source: "registry+x".into() },
             bytes: 5,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use cargo_store_ops::{IngestOptions, SkipGroup, ingest_with_progress};
-use cargo_store_target::Toolchain;
+use cargo_store_units::Toolchain;
 
 use crate::Context;
 use crate::output::{bytes, count, duration, json, parse_size};
