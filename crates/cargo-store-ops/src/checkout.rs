@@ -38,9 +38,7 @@ use std::time::Instant;
 
 use cargo_store_cas::{Access, Objects, PackageKey, Store, StoredFile, StoredUnit, now};
 use cargo_store_fs::{FileTimes, LinkMode, LinkRequest, Linker, write_new};
-use cargo_store_units::{
-    Layout, SourceKind, Times, Toolchain, UnitKind, Workspace, build_inputs_digest, repository_of,
-};
+use cargo_store_units::{Layout, Times, Toolchain, UnitKind, Workspace, build_inputs_digest, repository_of};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -748,12 +746,7 @@ pub(crate) fn package_key(package: &cargo_store_units::Package) -> Option<Packag
 /// The packages of a workspace whose units the store may hold: from a registry or git,
 /// with sources outside the worktree.
 pub(crate) fn storable_packages(workspace: &Workspace) -> Vec<PackageKey> {
-    workspace
-        .packages
-        .iter()
-        .filter(|package| package.source_kind != SourceKind::Path && !package.root.starts_with(&workspace.root))
-        .filter_map(package_key)
-        .collect()
+    workspace.packages.iter().filter(|package| workspace.why_local(package).is_none()).filter_map(package_key).collect()
 }
 
 impl Reason {

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use cargo_store_cas::PackageKey;
-use cargo_store_units::{DifferenceKind, SourceKind, Workspace};
+use cargo_store_units::{DifferenceKind, SkipReason, Workspace};
 use serde::Serialize;
 
 use crate::checkout::{Plan, Verdict, package_key};
@@ -176,11 +176,7 @@ pub(crate) fn explain(
     context: &ExplainContext,
 ) -> Vec<Explanation> {
     // Packages that are built in the worktree, and so make everything above them too.
-    let local: Vec<bool> = workspace
-        .packages
-        .iter()
-        .map(|package| package.source_kind == SourceKind::Path || package.root.starts_with(&workspace.root))
-        .collect();
+    let local: Vec<bool> = workspace.packages.iter().map(|package| workspace.why_local(package).is_some()).collect();
     let mut above_local = vec![None; workspace.packages.len()];
     fn reaches_local(index: usize, workspace: &Workspace, local: &[bool], memo: &mut Vec<Option<bool>>) -> bool {
         if let Some(known) = memo[index] {
@@ -199,15 +195,13 @@ pub(crate) fn explain(
         .iter()
         .enumerate()
         .map(|(index, package)| {
-            let (verdict, detail) = if package.member {
-                (PackageVerdict::WorkspaceMember, "built in the worktree itself".to_owned())
-            } else if package.source_kind == SourceKind::Path {
-                (
-                    PackageVerdict::PathSource,
-                    "path dependencies are fingerprinted by mtime and path: built in the worktree".to_owned(),
-                )
-            } else if package.root.starts_with(&workspace.root) {
-                (PackageVerdict::VendoredInWorkspace, "its sources are inside the worktree, at another path in each one".to_owned())
+            let (verdict, detail) = if let Some(reason) = workspace.why_local(package) {
+                let verdict = match reason {
+                    SkipReason::WorkspaceMember => PackageVerdict::WorkspaceMember,
+                    SkipReason::PathSource => PackageVerdict::PathSource,
+                    _ => PackageVerdict::VendoredInWorkspace,
+                };
+                (verdict, format!("built in the worktree: {}", reason.explanation()))
             } else if reaches_local(index, workspace, &local, &mut above_local) {
                 (
                     PackageVerdict::DependsOnPathSource,

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::Toolchain;
 use crate::unit::{Scan, Unit, UnitKind};
-use crate::workspace::{SourceKind, Workspace};
+use crate::workspace::Workspace;
 
 /// Why a unit is not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -217,14 +217,8 @@ fn local_reason(graph: &Graph<'_>, index: usize) -> Option<SkipReason> {
     let Some(package) = graph.packages[index].map(|index| &workspace.packages[index]) else {
         return Some(SkipReason::UnknownPackage);
     };
-    if package.member {
-        return Some(SkipReason::WorkspaceMember);
-    }
-    if package.source_kind == SourceKind::Path {
-        return Some(SkipReason::PathSource);
-    }
-    if package.root.starts_with(&workspace.root) {
-        return Some(SkipReason::VendoredInWorkspace);
+    if let Some(reason) = workspace.why_local(package) {
+        return Some(reason);
     }
     if unit.fingerprint.is_none() {
         return Some(SkipReason::Incomplete);

@@ -112,6 +112,23 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Why `package` is built in each worktree from the worktree's own files, never shared:
+    /// a member, a path dependency (fingerprinted by mtime and path), or sources vendored
+    /// inside the workspace (at another path in each worktree). `None` for a package from a
+    /// registry or git whose sources live outside, which may be shared unless it depends on
+    /// one of the others.
+    pub fn why_local(&self, package: &Package) -> Option<crate::SkipReason> {
+        if package.member {
+            Some(crate::SkipReason::WorkspaceMember)
+        } else if package.source_kind == SourceKind::Path {
+            Some(crate::SkipReason::PathSource)
+        } else if package.root.starts_with(&self.root) {
+            Some(crate::SkipReason::VendoredInWorkspace)
+        } else {
+            None
+        }
+    }
+
     /// For every package, whether `cargo build` of the workspace's members on `host` (a target
     /// triple, with the `cfg` values `rustc --print cfg` prints for it) compiles it: reached
     /// from a member through dependencies that are not dev-only and not limited to other
