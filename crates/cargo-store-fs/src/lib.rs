@@ -13,8 +13,10 @@
 //! Files are never half-written at their final name: they are prepared under a temporary name in
 //! the destination directory and published with a no-clobber hard link ([`publish`]), the same
 //! idea as uv's and cargo's "write then rename", but without ever replacing a file that is
-//! already there.
+//! already there. Cache entries, which may be replaced, are renamed over the old one instead
+//! ([`write_cache_entry`]).
 
+mod cache;
 mod class;
 mod error;
 mod link;
@@ -22,6 +24,7 @@ mod probe;
 mod publish;
 mod time;
 
+pub use cache::{CACHEDIR_TAG_SIGNATURE, USE_RESOLUTION, read_cache_entry, tag_cache_directory, write_cache_entry};
 pub use class::FileClass;
 pub use error::Error;
 pub use link::{LinkMode, LinkRequest, Linker};

@@ -21,6 +21,13 @@
 //! to the new one ([`rebase`]); packages outside the root (registry and git sources) stay. An
 //! answer whose target or build directory, or a path package, lies outside the old root is not
 //! reused: where those would be for the new worktree only cargo knows.
+//!
+//! # Expiry
+//!
+//! Entries are read and written through `cargo_store_fs::read_cache_entry` and
+//! `write_cache_entry`: a read marks the entry used, so that whoever owns the cache directory
+//! (the store's gc) can delete the entries nobody read for a while. This crate only ever gets
+//! the directory, and never learns where it lies.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -179,7 +186,8 @@ fn rebase(workspace: &Workspace, root: &Path) -> Option<Workspace> {
 /// The answer remembered for another root whose inputs have the same contents, rebased onto
 /// the root of `start` (see the module docs).
 fn reuse_by_content(cache_directory: &Path, start: &Path) -> Option<Workspace> {
-    let entry: ContentEntry = serde_json::from_slice(&fs::read(content_file(cache_directory, start)?).ok()?).ok()?;
+    let entry: ContentEntry =
+        serde_json::from_slice(&cargo_store_fs::read_cache_entry(&content_file(cache_directory, start)?)?).ok()?;
     if entry.format != FORMAT || entry.environment != environment() {
         return None;
     }
@@ -224,21 +232,14 @@ fn record_by_content(cache_directory: &Path, start: &Path, workspace: &Workspace
         outside,
         environment: environment(),
     };
-    if let Some(directory) = file.parent() {
-        write_atomically(directory, &file, &entry);
-    }
+    write_entry(&file, &entry);
 }
 
-/// Writes `value` as JSON to `file` in `directory` (created if needed), all or nothing; the
-/// cache is an optimisation: failing to write it is not the user's problem.
-fn write_atomically(directory: &Path, file: &Path, value: &impl Serialize) {
-    if fs::create_dir_all(directory).is_ok()
-        && let Ok(bytes) = serde_json::to_vec(value)
-    {
-        let temporary = cargo_store_fs::temporary_path(file);
-        if fs::write(&temporary, bytes).is_err() || fs::rename(&temporary, file).is_err() {
-            let _ = fs::remove_file(&temporary);
-        }
+/// Writes `value` as JSON to the cache entry `file`, all or nothing; the cache is an
+/// optimisation: failing to write it is not the user's problem.
+fn write_entry(file: &Path, value: &impl Serialize) {
+    if let Ok(bytes) = serde_json::to_vec(value) {
+        cargo_store_fs::write_cache_entry(file, &bytes);
     }
 }
 
@@ -274,7 +275,8 @@ impl Workspace {
             key.push_str(&target.to_string_lossy());
         }
         let file = cache_directory.join(format!("{}.json", blake3::hash(key.as_bytes()).to_hex()));
-        if let Some(entry) = fs::read(&file).ok().and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
+        if let Some(entry) =
+            cargo_store_fs::read_cache_entry(&file).and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
             && entry.format == FORMAT
             && entry.environment == environment()
             && entry.files.iter().all(|(path, recorded)| state(path) == *recorded)
@@ -304,7 +306,7 @@ impl Workspace {
             environment: environment(),
             workspace,
         };
-        write_atomically(cache_directory, &file, &entry);
+        write_entry(&file, &entry);
         Ok(entry.workspace)
     }
 }

@@ -64,19 +64,13 @@ impl Toolchain {
             return Toolchain::detect(directory);
         };
         let file = cache_directory.join(format!("{}.txt", blake3::hash(&identity).to_hex()));
-        if let Some(toolchain) = std::fs::read_to_string(&file).ok().as_deref().and_then(Toolchain::parse) {
+        let cached = cargo_store_fs::read_cache_entry(&file).and_then(|bytes| String::from_utf8(bytes).ok());
+        if let Some(toolchain) = cached.as_deref().and_then(Toolchain::parse) {
             return Ok(toolchain);
         }
         let toolchain = Toolchain::detect(directory)?;
         // An optimisation: failing to remember it is not the user's problem.
-        if std::fs::create_dir_all(cache_directory).is_ok() {
-            let temporary = cargo_store_fs::temporary_path(&file);
-            if std::fs::write(&temporary, &toolchain.verbose_version).is_err()
-                || std::fs::rename(&temporary, &file).is_err()
-            {
-                let _ = std::fs::remove_file(&temporary);
-            }
-        }
+        cargo_store_fs::write_cache_entry(&file, toolchain.verbose_version.as_bytes());
         Ok(toolchain)
     }
 
@@ -108,17 +102,12 @@ impl Toolchain {
             key.push_str(&std::env::var(name).unwrap_or_default());
         }
         let file = cache_directory.join(format!("{}.txt", blake3::hash(key.as_bytes()).to_hex()));
-        if let Ok(text) = std::fs::read_to_string(&file) {
+        if let Some(text) = cargo_store_fs::read_cache_entry(&file).and_then(|bytes| String::from_utf8(bytes).ok()) {
             return Ok(text.lines().map(str::to_owned).collect());
         }
         let cfg = Toolchain::host_cfg(directory)?;
         // An optimisation: failing to remember it is not the user's problem.
-        if std::fs::create_dir_all(cache_directory).is_ok() {
-            let temporary = cargo_store_fs::temporary_path(&file);
-            if std::fs::write(&temporary, cfg.join("\n")).is_err() || std::fs::rename(&temporary, &file).is_err() {
-                let _ = std::fs::remove_file(&temporary);
-            }
-        }
+        cargo_store_fs::write_cache_entry(&file, cfg.join("\n").as_bytes());
         Ok(cfg)
     }
 
