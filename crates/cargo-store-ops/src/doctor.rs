@@ -591,11 +591,14 @@ fn describe_filesystem(found: &Filesystem) -> String {
 
 /// An error as one line of detail and its hint: the messages of this project put what to do
 /// on a last `hint:` line, and a cause often repeats its source's text.
-fn describe(error: &dyn std::error::Error) -> (String, Option<String>) {
+fn describe(error: &(dyn std::error::Error + 'static)) -> (String, Option<String>) {
     let mut parts: Vec<String> = Vec::new();
     let mut hint = None;
     let mut cause = Some(error);
     while let Some(current) = cause {
+        if let Some(text) = crate::hint_of(current) {
+            hint.get_or_insert(text);
+        }
         for line in current.to_string().lines() {
             match line.strip_prefix("hint: ") {
                 Some(text) => {

@@ -11,6 +11,7 @@ mod error;
 mod exec;
 mod explain;
 mod gc;
+mod hint;
 pub mod hook;
 mod ingest;
 mod misses;
@@ -35,6 +36,7 @@ pub use gc::{
 };
 pub use gc::{DropReason, GcSkip};
 pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest, ingest_with_progress};
+pub use hint::hint_of;
 pub use misses::{Miss, MissDifference};
 pub use progress::{NoProgress, Progress};
 pub use repair::{RepairReport, rebuild_index};

@@ -1,4 +1,5 @@
-//! Errors of the Cargo model: each names the path or the command that failed, with a hint.
+//! Errors of the Cargo model: each names the path or the command that failed; [`Error::hint`]
+//! says what to do about it, as data, so that every printer puts it where it belongs.
 
 use std::io;
 use std::path::PathBuf;
@@ -7,9 +8,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// `cargo metadata` could not be run or failed.
-    #[error(
-        "`cargo metadata` failed for `{manifest}`: {message}\nhint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`"
-    )]
+    #[error("`cargo metadata` failed for `{manifest}`: {message}")]
     Metadata {
         /// The manifest (or directory) cargo was asked about.
         manifest: PathBuf,
@@ -18,9 +17,7 @@ pub enum Error {
     },
     /// `Cargo.lock` no longer matches the manifests: reading the workspace would resolve it
     /// again and rewrite the lock file, which cargo-store never does.
-    #[error(
-        "`{lock}` is out of date with the dependencies of `{manifest}`, and cargo-store does not update lock files\nhint: run `cargo build` (or `cargo update --workspace`) in `{directory}` to update it, then run the command again"
-    )]
+    #[error("`{lock}` is out of date with the dependencies of `{manifest}`, and cargo-store does not update lock files")]
     LockOutdated {
         /// The manifest cargo was asked about.
         manifest: PathBuf,
@@ -31,9 +28,7 @@ pub enum Error {
     },
     /// The workspace has no `Cargo.lock`: reading it would create one, which cargo-store never
     /// does (a repository may commit none on purpose).
-    #[error(
-        "there is no lock file `{lock}` for `{manifest}`, and cargo-store does not create lock files\nhint: run `cargo build` (or `cargo generate-lockfile`) in `{directory}` first, then run the command again"
-    )]
+    #[error("there is no lock file `{lock}` for `{manifest}`, and cargo-store does not create lock files")]
     LockMissing {
         /// The manifest cargo was asked about.
         manifest: PathBuf,
@@ -44,9 +39,7 @@ pub enum Error {
     },
     /// Reading the workspace needs something not on this machine yet (an index, a package, a
     /// git checkout), and cargo-store never reaches the network.
-    #[error(
-        "reading the workspace of `{manifest}` needs the network, and cargo-store does not use it: {message}\nhint: run `cargo fetch` (or `cargo build`) in `{directory}` first, then run the command again"
-    )]
+    #[error("reading the workspace of `{manifest}` needs the network, and cargo-store does not use it: {message}")]
     Offline {
         /// The manifest cargo was asked about.
         manifest: PathBuf,
@@ -56,9 +49,7 @@ pub enum Error {
         message: String,
     },
     /// `rustc -vV` could not be run or its output was not understood.
-    #[error(
-        "failed to ask `{rustc}` for its version in `{directory}`: {message}\nhint: check that rustc works here (`rustc -vV`), or set RUSTC"
-    )]
+    #[error("failed to ask `{rustc}` for its version in `{directory}`: {message}")]
     Toolchain {
         /// The rustc command.
         rustc: String,
@@ -78,6 +69,31 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+}
+
+impl Error {
+    /// What the user can do about it, printed after the whole message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Metadata { .. } => {
+                Some("run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`".to_owned())
+            }
+            Error::LockOutdated { directory, .. } => Some(format!(
+                "run `cargo build` (or `cargo update --workspace`) in `{}` to update it, then run the command again",
+                directory.display()
+            )),
+            Error::LockMissing { directory, .. } => Some(format!(
+                "run `cargo build` (or `cargo generate-lockfile`) in `{}` first, then run the command again",
+                directory.display()
+            )),
+            Error::Offline { directory, .. } => Some(format!(
+                "run `cargo fetch` (or `cargo build`) in `{}` first, then run the command again",
+                directory.display()
+            )),
+            Error::Toolchain { .. } => Some("check that rustc works here (`rustc -vV`), or set RUSTC".to_owned()),
+            Error::Io { .. } => None,
+        }
+    }
 }
 
 /// Adds [`Error::Io`] context to an `io::Result`.

@@ -226,11 +226,16 @@ impl cargo_store_ops::Progress for ProgressBar {
 
 /// An error's message and causes as this project prints them: each text once (a cause often
 /// repeats its source's text), with the `hint:` lines taken out, deduplicated, to print last.
-pub fn chain(error: &dyn std::error::Error) -> (Vec<String>, Vec<String>) {
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> (Vec<String>, Vec<String>) {
     let mut bodies: Vec<String> = Vec::new();
     let mut hints: Vec<String> = Vec::new();
     let mut cause = Some(error);
     while let Some(current) = cause {
+        if let Some(hint) = cargo_store_ops::hint_of(current)
+            && !hints.contains(&hint)
+        {
+            hints.push(hint);
+        }
         let text = current.to_string();
         let mut lines = Vec::new();
         for line in text.lines() {
