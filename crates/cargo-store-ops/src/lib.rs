@@ -12,7 +12,6 @@ mod exec;
 mod explain;
 mod gc;
 mod hint;
-pub mod hook;
 mod ingest;
 mod misses;
 mod pause;
@@ -21,7 +20,6 @@ mod repair;
 mod roots;
 mod status;
 mod sync;
-pub mod timer;
 mod verify;
 
 pub use cargo_store_units::SkipReason;

@@ -1,9 +1,10 @@
 //! The `cargo-store` binary: argument parsing, printing, and exit codes.
 //!
 //! Every command is a thin file under `commands/` that turns its arguments into options for
-//! one function of `cargo-store-ops` and prints the report it returns, for humans or as
-//! `--json`. Cargo runs external subcommands as `cargo-store store <args>`; the extra `store`
-//! is dropped so that `cargo store ingest` and `cargo-store ingest` are the same command.
+//! one function of `cargo-store-ops` (of `cargo-store-integrations` for `timer` and `hook`) and
+//! prints the report it returns, for humans or as `--json`. Cargo runs external subcommands as
+//! `cargo-store store <args>`; the extra `store` is dropped so that `cargo store ingest` and
+//! `cargo-store ingest` are the same command.
 
 mod commands;
 mod output;

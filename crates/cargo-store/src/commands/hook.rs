@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use cargo_store_ops::hook::{self, HookOptions, HookState, InstallAction, UninstallAction};
+use cargo_store_integrations::hook::{self, HookOptions, HookState, InstallAction, UninstallAction};
 
 use crate::Context;
 use crate::output::json;

@@ -1,4 +1,5 @@
-//! One module per command: arguments, the call into `cargo-store-ops`, printing.
+//! One module per command: arguments, the call into `cargo-store-ops` (or, for `timer` and
+//! `hook`, `cargo-store-integrations`), printing.
 
 pub mod checkout;
 pub mod completions;
@@ -13,3 +14,6 @@ pub mod roots;
 pub mod status;
 pub mod timer;
 pub mod verify;
+
+// `--json` prints one schema, whichever crate a report comes from.
+const _: () = assert!(cargo_store_integrations::REPORT_VERSION == cargo_store_ops::REPORT_VERSION);

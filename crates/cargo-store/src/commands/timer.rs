@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use cargo_store_ops::timer::{self, FileState, Scheduler, TimerOptions};
+use cargo_store_integrations::timer::{self, FileState, Scheduler, TimerOptions};
 
 use crate::Context;
 use crate::output::json;

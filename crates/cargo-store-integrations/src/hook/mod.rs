@@ -34,17 +34,17 @@
 //! it runs the binary and the store that were in effect at install time, by absolute path: a
 //! hook runs with whatever `PATH` and environment the git command had.
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
 use std::ops::Range;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
+use crate::owned_file::{self, Existing, Permissions};
 use crate::{Error, REPORT_VERSION};
 
 /// The name of the hook git runs after a checkout, and after `git worktree add`.
@@ -55,6 +55,15 @@ pub const BEGIN_MARKER: &str = "# >>> cargo-store >>>";
 
 /// The line that closes our block.
 pub const END_MARKER: &str = "# <<< cargo-store <<<";
+
+/// Our block, from its [`BEGIN_MARKER`] line to its [`END_MARKER`] line, with
+/// [`COMMAND_PLACEHOLDER`] where the command goes (see [`block`]). It is a file of its own so
+/// that it reads as the shell it is, and so that shellcheck can read it
+/// (`shellcheck -s sh post-checkout.sh`).
+const BLOCK: &str = include_str!("post-checkout.sh");
+
+/// The word of [`BLOCK`] that [`block`] replaces with the shell-quoted command.
+const COMMAND_PLACEHOLDER: &str = "@COMMAND@";
 
 /// The first line of a hook file that install creates.
 const SHEBANG: &str = "#!/bin/sh\n";
@@ -223,13 +232,13 @@ pub fn install(options: &HookOptions) -> crate::Result<InstallReport> {
     let path = location.hook();
     let command = options.checkout_command();
     let block = block(&command);
-    let action = match inspect(&path)? {
+    let action = match owned_file::inspect(&path)? {
         Existing::Missing => {
             let mut contents = format!("{SHEBANG}{CREATED}").into_bytes();
             contents.extend_from_slice(&block);
             fs::create_dir_all(&location.directory)
                 .map_err(|source| cargo_store_fs::Error::io("create directory", &location.directory, source))?;
-            write_atomically(&path, &contents, None)?;
+            owned_file::replace(&path, &contents, Permissions::New(0o755))?;
             InstallAction::Created
         }
         Existing::Other(what) => return Err(not_shell_script(&path, what, &command)),
@@ -258,7 +267,7 @@ pub fn install(options: &HookOptions) -> crate::Result<InstallReport> {
             if updated == contents {
                 InstallAction::Unchanged
             } else {
-                write_atomically(&path, &updated, Some(mode))?;
+                owned_file::replace(&path, &updated, Permissions::Exact(mode))?;
                 action
             }
         }
@@ -278,7 +287,7 @@ pub fn install(options: &HookOptions) -> crate::Result<InstallReport> {
 pub fn uninstall(options: &HookOptions) -> crate::Result<UninstallReport> {
     let location = locate(&options.repository)?;
     let path = location.hook();
-    let action = match inspect(&path)? {
+    let action = match owned_file::inspect(&path)? {
         // Install never writes through a link or into anything but a regular file.
         Existing::Missing | Existing::Other(_) => UninstallAction::NotInstalled,
         Existing::File { contents, mode } => {
@@ -291,7 +300,7 @@ pub fn uninstall(options: &HookOptions) -> crate::Result<UninstallReport> {
                     fs::remove_file(&path).map_err(|source| cargo_store_fs::Error::io("remove", &path, source))?;
                     UninstallAction::RemovedFile
                 } else {
-                    write_atomically(&path, &remaining, Some(mode))?;
+                    owned_file::replace(&path, &remaining, Permissions::Exact(mode))?;
                     UninstallAction::RemovedBlock
                 }
             }
@@ -307,7 +316,7 @@ pub fn status(options: &HookOptions) -> crate::Result<StatusReport> {
     let location = locate(&options.repository)?;
     let path = location.hook();
     let command = options.checkout_command();
-    let (state, executable) = match inspect(&path)? {
+    let (state, executable) = match owned_file::inspect(&path)? {
         Existing::Missing => (HookState::NoHook, false),
         Existing::Other(_) => (HookState::Unsupported, false),
         Existing::File { contents, mode } => {
@@ -338,7 +347,8 @@ pub fn status(options: &HookOptions) -> crate::Result<StatusReport> {
 }
 
 /// Our block for a hook that runs `command` (see [`HookOptions::checkout_command`]): POSIX
-/// shell, from the [`BEGIN_MARKER`] line to the [`END_MARKER`] line, each line ending in `\n`.
+/// shell, from the [`BEGIN_MARKER`] line to the [`END_MARKER`] line, each line ending in `\n`:
+/// the text of `hook/post-checkout.sh`, with the command, shell-quoted, in its one placeholder.
 ///
 /// It acts only on a null old revision and flag 1 (`git worktree add`; also `git clone`, which
 /// wants the same), only if the worktree has a `Cargo.toml`, and always succeeds. `${1-}` and
@@ -346,42 +356,14 @@ pub fn status(options: &HookOptions) -> crate::Result<StatusReport> {
 /// unset for the checkout: a hook may get `GIT_DIR` from git, and cargo would then take every
 /// git repository it opens (git dependencies) for this one.
 pub fn block(command: &[OsString]) -> Vec<u8> {
-    let mut quoted = Vec::new();
-    for word in command {
-        if !quoted.is_empty() {
-            quoted.push(b' ');
-        }
-        quoted.extend_from_slice(&shell_quote(word.as_bytes()));
-    }
-    let mut block = Vec::new();
-    block.extend_from_slice(BEGIN_MARKER.as_bytes());
-    block.extend_from_slice(
-        b"\n\
-          # Added by `cargo store hook install`; `cargo store hook uninstall` removes it.\n\
-          # After `git worktree add` (old revision all zeros, flag 1) of a Cargo project, lay the\n\
-          # stored dependency build units into the new worktree's target directory. Never fails.\n\
-          case \"${1-}\" in\n\
-          '' | *[!0]*) ;;\n\
-          *)\n\
-          \x20   if [ \"${3-}\" = 1 ]; then\n\
-          \x20       cargo_store_worktree=$(git rev-parse --show-toplevel 2>/dev/null) || cargo_store_worktree=$PWD\n\
-          \x20       if [ -f \"$cargo_store_worktree/Cargo.toml\" ]; then\n\
-          \x20           (\n\
-          \x20               unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_COMMON_DIR GIT_PREFIX\n\
-          \x20               exec ",
-    );
+    let words: Vec<Cow<'_, [u8]>> = command.iter().map(|word| owned_file::shell_word_bytes(word.as_bytes())).collect();
+    let quoted = words.join(&b' ');
+    // The tests check that the placeholder is there, once.
+    let (before, after) = BLOCK.split_once(COMMAND_PLACEHOLDER).unwrap_or((BLOCK, ""));
+    let mut block = Vec::with_capacity(BLOCK.len() + quoted.len());
+    block.extend_from_slice(before.as_bytes());
     block.extend_from_slice(&quoted);
-    block.extend_from_slice(
-        b" --manifest-path \"$cargo_store_worktree/Cargo.toml\" </dev/null\n\
-          \x20           ) || printf '%s\\n' \"cargo-store: could not check out stored dependencies into $cargo_store_worktree (the worktree itself is fine); run \\`cargo store checkout\\` there to see why\" >&2\n\
-          \x20       fi\n\
-          \x20       unset cargo_store_worktree\n\
-          \x20   fi\n\
-          \x20   ;;\n\
-          esac\n",
-    );
-    block.extend_from_slice(END_MARKER.as_bytes());
-    block.push(b'\n');
+    block.extend_from_slice(after.as_bytes());
     block
 }
 
@@ -438,43 +420,6 @@ fn trim_newline(mut bytes: Vec<u8>) -> Vec<u8> {
         bytes.pop();
     }
     bytes
-}
-
-/// What is at the hook's path.
-enum Existing {
-    /// Nothing.
-    Missing,
-    /// A regular file: its bytes and permission bits.
-    File {
-        /// Its bytes.
-        contents: Vec<u8>,
-        /// Its permission bits.
-        mode: u32,
-    },
-    /// Something else, described for a message ("is a symbolic link").
-    Other(&'static str),
-}
-
-/// Looks at `path` without following a symlink: a link there points into something that is not
-/// ours to edit (a dotfiles repository, a hook manager's files).
-fn inspect(path: &Path) -> crate::Result<Existing> {
-    let metadata = match fs::symlink_metadata(path) {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Existing::Missing),
-        Err(source) => return Err(cargo_store_fs::Error::io("read metadata of", path, source).into()),
-    };
-    let file_type = metadata.file_type();
-    if file_type.is_symlink() {
-        return Ok(Existing::Other("is a symbolic link"));
-    }
-    if file_type.is_dir() {
-        return Ok(Existing::Other("is a directory"));
-    }
-    if !file_type.is_file() {
-        return Ok(Existing::Other("is not a regular file"));
-    }
-    let contents = fs::read(path).map_err(|source| cargo_store_fs::Error::io("read", path, source))?;
-    Ok(Existing::File { contents, mode: metadata.permissions().mode() & 0o7777 })
 }
 
 /// Why `contents` is not a script our block can go into, or `None` if it is one: its `#!` line
@@ -556,55 +501,18 @@ fn insert(contents: &[u8], block: &[u8]) -> Vec<u8> {
     updated
 }
 
-/// One word for a POSIX shell, from any bytes: unchanged when plainly safe, else single-quoted.
-fn shell_quote(word: &[u8]) -> Vec<u8> {
-    let safe = !word.is_empty() && word.iter().all(|byte| byte.is_ascii_alphanumeric() || b"/._-+:=,@".contains(byte));
-    if safe {
-        return word.to_vec();
-    }
-    let mut quoted = vec![b'\''];
-    for byte in word {
-        if *byte == b'\'' {
-            quoted.extend_from_slice(b"'\\''");
-        } else {
-            quoted.push(*byte);
-        }
-    }
-    quoted.push(b'\'');
-    quoted
-}
-
 /// Words for reports and messages: shell-quoted where needed, lossy for non-UTF-8 bytes.
 fn display_words(words: &[OsString]) -> Vec<String> {
-    words.iter().map(|word| String::from_utf8_lossy(&shell_quote(OsStr::as_bytes(word))).into_owned()).collect()
-}
-
-/// Writes `contents` to `path` through a synced temporary file in the same directory and a
-/// rename, so git never runs half a hook. `mode` is the replaced file's (kept exactly); a new
-/// hook gets `0o755` (less the umask).
-fn write_atomically(path: &Path, contents: &[u8], mode: Option<u32>) -> crate::Result<()> {
-    let temporary = cargo_store_fs::temporary_path(path);
-    let result = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(mode.unwrap_or(0o755)).open(&temporary)?;
-        if let Some(mode) = mode {
-            // The umask applied to `open`; the hook keeps its own bits.
-            file.set_permissions(fs::Permissions::from_mode(mode))?;
-        }
-        file.write_all(contents)?;
-        file.sync_all()
-    })();
-    if let Err(source) = result {
-        let _ = fs::remove_file(&temporary);
-        return Err(cargo_store_fs::Error::io("write", path, source).into());
-    }
-    fs::rename(&temporary, path).map_err(|source| {
-        let _ = fs::remove_file(&temporary);
-        cargo_store_fs::Error::io("rename into", path, source).into()
-    })
+    words
+        .iter()
+        .map(|word| String::from_utf8_lossy(&owned_file::shell_word_bytes(OsStr::as_bytes(word))).into_owned())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn command() -> Vec<OsString> {
@@ -621,12 +529,22 @@ mod tests {
         assert!(block.ends_with("# <<< cargo-store <<<\n"), "{block}");
         assert!(
             block.contains(
-                "exec '/opt/my tools/cargo-store' --store '/home/u/.cache/it'\\''s' checkout --quiet --manifest-path"
+                "exec '/opt/my tools/cargo-store' --store \"/home/u/.cache/it's\" checkout --quiet --manifest-path"
             ),
             "{block}"
         );
         let whole: Range<usize> = 0..block.len();
         assert_eq!(blocks(block.as_bytes()), Some(vec![whole]));
+    }
+
+    #[test]
+    fn the_block_file_has_our_markers_and_one_placeholder() {
+        assert!(BLOCK.starts_with(&format!("{BEGIN_MARKER}\n")), "{BLOCK}");
+        assert!(BLOCK.ends_with(&format!("\n{END_MARKER}\n")), "{BLOCK}");
+        assert_eq!(BLOCK.matches(COMMAND_PLACEHOLDER).count(), 1, "{BLOCK}");
+        assert_eq!(blocks(BLOCK.as_bytes()).map(|found| found.len()), Some(1));
+        let block = block(&command());
+        assert!(!block.windows(COMMAND_PLACEHOLDER.len()).any(|window| window == COMMAND_PLACEHOLDER.as_bytes()));
     }
 
     #[test]
