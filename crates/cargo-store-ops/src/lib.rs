@@ -26,7 +26,7 @@ pub use cargo_store_units::SkipReason;
 pub use checkout::{CheckoutOptions, CheckoutReport, checkout, checkout_with_progress};
 pub use doctor::{Check, CheckStatus, DoctorOptions, DoctorReport, LOW_SPACE, LinkSupport, doctor};
 pub use error::Error;
-pub use exec::{ExecReport, Finished, run_command};
+pub use exec::{ExecEvents, ExecOptions, ExecReport, exec};
 pub use explain::{Explanation, PackageVerdict};
 pub use gc::{
     AUTO_INTERVAL, Auto, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport, MISSING_ROOT_GRACE,

@@ -1,12 +1,12 @@
 //! `cargo store exec`: check out, run a command (a build), ingest, and exit as the command did.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::commands::checkout::LinkModeArgument;
 use anyhow::Context as _;
-use cargo_store_ops::{CheckoutOptions, Error, ExecReport, Finished, IngestOptions, checkout, ingest, run_command};
+use cargo_store_ops::{CheckoutReport, Error, ExecEvents, ExecOptions, IngestReport, exec};
 
 use crate::Context;
 use crate::output::{bytes, count, duration, json, parse_size};
@@ -59,9 +59,6 @@ pub struct Arguments {
 
 /// Runs the command.
 pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
-    let Some((program, program_arguments)) = arguments.command.split_first() else {
-        anyhow::bail!("no command given\nhint: `cargo store exec -- cargo build`");
-    };
     let target_directory = match &arguments.target_dir {
         Some(directory) => Some(
             std::path::absolute(directory)
@@ -69,114 +66,104 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         ),
         None => None,
     };
-    let human = !arguments.json && !context.quiet;
-    let mut report = ExecReport::new(&arguments.command);
-
-    let checkout_options = CheckoutOptions {
-        store: context.store.clone(),
-        manifest_path: arguments.manifest_path.clone(),
-        target_directory: target_directory.clone(),
-        link: arguments.link_mode.into(),
-        strict: arguments.strict,
-        dry_run: false,
-        explain: false,
-        sync: true,
-    };
-    match checkout(&checkout_options, &mut context.waiting()) {
-        Ok(checked_out) => {
-            if !arguments.json {
-                for warning in &checked_out.warnings {
-                    crate::output::message("warning", warning);
-                }
-            }
-            if human && checked_out.units_placed > 0 {
-                eprintln!(
-                    "cargo-store: checked out {} into `{}` in {} ({})",
-                    count(checked_out.units_placed, "unit"),
-                    checked_out.build_directory.display(),
-                    duration(checked_out.elapsed_ms),
-                    bytes(checked_out.bytes),
-                );
-            }
-            if human && !checked_out.conflicts.is_empty() {
-                eprintln!(
-                    "cargo-store: {} in the way left alone (`cargo store checkout` lists them)",
-                    count(checked_out.conflicts.len() as u64, "file"),
-                );
-            }
-            report.checkout = Some(checked_out);
-        }
-        Err(error) => {
-            let text =
-                warn("the checkout before the command failed; it runs with the target directory as it is", &error);
-            report.checkout_error = Some(text);
-        }
-    }
-
-    // The command's environment is ours, plus the target directory the checkout used.
-    let environment: Vec<(OsString, OsString)> = target_directory
-        .iter()
-        .map(|directory| (OsString::from("CARGO_TARGET_DIR"), directory.clone().into_os_string()))
-        .collect();
-    let finished = match run_command(program, program_arguments, &environment) {
-        Ok(finished) => finished,
-        Err(error) => {
-            // Nothing was built, so there is nothing to ingest.
-            let finished = Finished::not_started(&error);
-            crate::report_error(&anyhow::Error::new(error));
-            report.exit_code = finished.exit_code;
-            report.ingest_error = Some("not run: the command did not start".to_owned());
-            return Ok(finish(&report, arguments.json));
-        }
-    };
-    report.exit_code = finished.exit_code;
-    report.signal = finished.signal;
-
-    let ingest_options = IngestOptions {
+    let options = ExecOptions {
         store: context.store.clone(),
         manifest_path: arguments.manifest_path,
         target_directory,
+        link: arguments.link_mode.into(),
+        strict: arguments.strict,
         size_budget: (!arguments.no_gc).then_some(arguments.max_size),
+        command: arguments.command,
     };
-    match ingest(&ingest_options, &mut context.waiting()) {
-        Ok(ingested) => {
-            if human && ingested.units_added > 0 {
-                eprintln!(
-                    "cargo-store: ingested {} from `{}` in {}: {} added, {} deduplicated",
-                    count(ingested.units_added, "unit"),
-                    ingested.build_directory.display(),
-                    duration(ingested.elapsed_ms),
-                    bytes(ingested.bytes_added),
-                    bytes(ingested.bytes_deduplicated),
-                );
-            }
-            if human && ingested.gc.is_some() {
-                eprintln!("cargo-store: the store was over its size budget and was collected (`cargo store status`)");
-            }
-            report.ingest = Some(ingested);
-        }
-        Err(Error::NotBuilt { path }) => {
-            // The command built nothing (it need not be a build): not worth a warning.
-            if human {
-                eprintln!("note: nothing to ingest: `{}` does not exist", path.display());
-            }
-            report.ingest_error = Some(format!("`{}` does not exist: nothing was built", path.display()));
-        }
-        Err(error) => {
-            let text = warn("the ingest after the command failed; the exit code is still the command's", &error);
-            report.ingest_error = Some(text);
-        }
-    }
-    Ok(finish(&report, arguments.json))
-}
-
-/// Prints the report with `--json`, and returns the command's exit code. A report that cannot
-/// be printed does not change the exit code either.
-fn finish(report: &ExecReport, as_json: bool) -> ExitCode {
-    if as_json && let Err(error) = json(report) {
+    let mut printer = Printer { json: arguments.json, quiet: context.quiet, waiting: context.waiting() };
+    let report = exec(&options, &mut printer);
+    // A report that cannot be printed does not change the exit code either.
+    if arguments.json
+        && let Err(error) = json(&report)
+    {
         eprintln!("{} cannot print the report: {error:#}", crate::output::label("warning"));
     }
-    ExitCode::from(u8::try_from(report.exit_code).unwrap_or(1))
+    Ok(ExitCode::from(u8::try_from(report.exit_code).unwrap_or(1)))
+}
+
+/// Prints what happens between the steps on stderr: cargo-store's lines around COMMAND's own.
+struct Printer<W> {
+    /// `--json`: the warnings of a successful checkout are in the report, not on stderr.
+    json: bool,
+    /// `--quiet`.
+    quiet: bool,
+    /// Says what a step waits for.
+    waiting: W,
+}
+
+impl<W> Printer<W> {
+    /// Whether to print the lines that say what went well.
+    fn human(&self) -> bool {
+        !self.json && !self.quiet
+    }
+}
+
+impl<W: FnMut(&str)> ExecEvents for Printer<W> {
+    fn waiting(&mut self, message: &str) {
+        (self.waiting)(message);
+    }
+
+    fn checked_out(&mut self, report: &CheckoutReport) {
+        if !self.json {
+            for warning in &report.warnings {
+                crate::output::message("warning", warning);
+            }
+        }
+        if self.human() && report.units_placed > 0 {
+            eprintln!(
+                "cargo-store: checked out {} into `{}` in {} ({})",
+                count(report.units_placed, "unit"),
+                report.build_directory.display(),
+                duration(report.elapsed_ms),
+                bytes(report.bytes),
+            );
+        }
+        if self.human() && !report.conflicts.is_empty() {
+            eprintln!(
+                "cargo-store: {} in the way left alone (`cargo store checkout` lists them)",
+                count(report.conflicts.len() as u64, "file"),
+            );
+        }
+    }
+
+    fn checkout_failed(&mut self, error: &Error) -> String {
+        warn("the checkout before the command failed; it runs with the target directory as it is", error)
+    }
+
+    fn command_not_started(&mut self, error: Error) {
+        crate::report_error(&anyhow::Error::new(error));
+    }
+
+    fn ingested(&mut self, report: &IngestReport) {
+        if self.human() && report.units_added > 0 {
+            eprintln!(
+                "cargo-store: ingested {} from `{}` in {}: {} added, {} deduplicated",
+                count(report.units_added, "unit"),
+                report.build_directory.display(),
+                duration(report.elapsed_ms),
+                bytes(report.bytes_added),
+                bytes(report.bytes_deduplicated),
+            );
+        }
+        if self.human() && report.gc.is_some() {
+            eprintln!("cargo-store: the store was over its size budget and was collected (`cargo store status`)");
+        }
+    }
+
+    fn nothing_built(&mut self, path: &Path) {
+        if self.human() {
+            eprintln!("note: nothing to ingest: `{}` does not exist", path.display());
+        }
+    }
+
+    fn ingest_failed(&mut self, error: &Error) -> String {
+        warn("the ingest after the command failed; the exit code is still the command's", error)
+    }
 }
 
 /// Prints `warning: <what>: <error and its causes>` and the error's hints on stderr, and
