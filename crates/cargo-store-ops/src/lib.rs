@@ -33,8 +33,8 @@ pub use gc::{
     ORPHAN_GRACE, gc,
 };
 pub use gc::{DropReason, GcSkip};
-pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest, ingest_with_progress};
 pub use hint::hint_of;
+pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest, ingest_with_progress};
 pub use misses::{Miss, MissDifference};
 pub use progress::{NoProgress, Progress};
 pub use repair::{RepairReport, rebuild_index};

@@ -17,7 +17,9 @@ pub enum Error {
     },
     /// `Cargo.lock` no longer matches the manifests: reading the workspace would resolve it
     /// again and rewrite the lock file, which cargo-store never does.
-    #[error("`{lock}` is out of date with the dependencies of `{manifest}`, and cargo-store does not update lock files")]
+    #[error(
+        "`{lock}` is out of date with the dependencies of `{manifest}`, and cargo-store does not update lock files"
+    )]
     LockOutdated {
         /// The manifest cargo was asked about.
         manifest: PathBuf,
