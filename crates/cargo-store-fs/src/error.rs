@@ -1,4 +1,5 @@
-//! The error type of the filesystem layer: every variant names the step and the paths.
+//! The error type of the filesystem layer: every variant names the step and the paths, and
+//! [`Error::hint`] what to do where the user can act.
 
 use std::io;
 use std::path::PathBuf;
@@ -31,9 +32,7 @@ pub enum Error {
         source: io::Error,
     },
     /// `--strict` was given and the requested link mode does not work between two filesystems.
-    #[error(
-        "{mode} is not possible from `{from}` to `{to}`: {reason}\nhint: drop `--strict` to fall back to {fallback}, or put the store on the same filesystem as the worktree (`--store` or CARGO_STORE_DIR)"
-    )]
+    #[error("{mode} is not possible from `{from}` to `{to}`: {reason}")]
     Unsupported {
         /// The link mode that was required.
         mode: crate::LinkMode,
@@ -46,6 +45,19 @@ pub enum Error {
         /// What would have been used without `--strict`.
         fallback: crate::LinkMode,
     },
+}
+
+impl Error {
+    /// What the user can do about it, printed after the whole message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Io { .. } => None,
+            Error::Place { .. } => None,
+            Error::Unsupported { fallback, .. } => Some(format!(
+                "drop `--strict` to fall back to {fallback}, or put the store on the same filesystem as the worktree (`--store` or CARGO_STORE_DIR)"
+            )),
+        }
+    }
 }
 
 impl Error {

@@ -11,8 +11,12 @@ pub fn hint_of(error: &(dyn StdError + 'static)) -> Option<String> {
     if let Some(error) = error.downcast_ref::<crate::Error>() {
         return match error {
             crate::Error::Target(inner) => inner.hint(),
+            crate::Error::Filesystem(inner) => inner.hint(),
             _ => None,
         };
+    }
+    if let Some(error) = error.downcast_ref::<cargo_store_fs::Error>() {
+        return error.hint();
     }
     error.downcast_ref::<cargo_store_units::Error>().and_then(cargo_store_units::Error::hint)
 }

@@ -231,7 +231,10 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> (Vec<String>, Vec<Str
     let mut hints: Vec<String> = Vec::new();
     let mut cause = Some(error);
     while let Some(current) = cause {
-        if let Some(hint) = cargo_store_ops::hint_of(current)
+        let hint = cargo_store_ops::hint_of(current).or_else(|| {
+            current.downcast_ref::<cargo_store_integrations::Error>().and_then(cargo_store_integrations::Error::hint)
+        });
+        if let Some(hint) = hint
             && !hints.contains(&hint)
         {
             hints.push(hint);
