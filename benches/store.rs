@@ -64,17 +64,17 @@ fn store_object(bencher: divan::Bencher, present: bool) {
     let from = ObjectSource { path: &source, identity, hardlink: false, writable: false };
     let root = scratch().join(format!("store-{present}"));
     let store = Store::open(&root, cargo_store_cas::Access::Shared, &mut |_| {}).expect("store");
-    let objects = store.objects().clone();
+    let directory = store.directory().clone();
     bencher
         .with_inputs(|| {
-            let path = objects.path(&id);
+            let path = directory.object_path(&id);
             if !present && path.exists() {
                 fs::remove_file(&path).expect("remove");
             } else if present && !path.exists() {
-                objects.store(id, &from).expect("store");
+                directory.store(id, &from).expect("store");
             }
         })
-        .bench_local_values(|()| objects.store(id, &from).expect("store"));
+        .bench_local_values(|()| directory.store(id, &from).expect("store"));
 }
 
 /// Placing one 1 MiB file by class, with the default policy and with `--link-mode copy`.

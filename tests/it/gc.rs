@@ -4,7 +4,8 @@
 //! budget evicts least recently used units first; orphan files go only after their grace
 //! period, and symbolic links are never followed out of the store; commands that run while gc
 //! is paused mid-sweep leave a consistent store; `--auto` skips while another command holds the
-//! store; an ingest over the size budget collects.
+//! store; an ingest over the size budget collects; cache entries go once unused for 30 days, or
+//! once they remember a build directory that is no longer registered.
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -317,4 +318,47 @@ fn an_ingest_over_the_size_budget_collects() {
     );
     assert!(quiet["gc"].is_null(), "--no-gc still collected: {quiet}");
     assert_eq!(status(&fixture).units, ELIGIBLE_UNITS);
+}
+
+#[test]
+fn unused_cache_entries_go_and_the_ones_in_use_stay() {
+    let t0 = real_now();
+    let fixture = two_roots(t0);
+    let cache = fixture.store().join("cache");
+    let entries = |bucket: &str| snapshot_tree(&cache.join(bucket), |_| false).len();
+    let before = snapshot_tree(&cache, |_| false);
+    for bucket in ["workspaces", "rustc", "sync"] {
+        assert!(entries(bucket) > 0, "ingest and checkout remember nothing in cache/{bucket}: {before:#?}");
+    }
+    let report = gc_at(&fixture, t0 + DAY, &[]);
+    assert_eq!(report.cache_files_deleted, 0, "{report:#?}");
+    assert_eq!(snapshot_tree(&cache, |_| false).len(), before.len(), "cache entries in use were deleted");
+
+    // B's worktree is deleted: once its root is dropped, the shape remembered for it goes.
+    fs::remove_dir_all(fixture.root().join("b")).expect("delete B");
+    let shapes = entries("sync");
+    gc_at(&fixture, t0 + 2 * DAY, &[]);
+    assert_eq!(entries("sync"), shapes, "a missing root's shape went within its grace period");
+    let report = gc_at(&fixture, t0 + 10 * DAY, &[]);
+    assert_eq!(report.roots_dropped.len(), 1, "{report:#?}");
+    assert_eq!((report.cache_files_deleted, entries("sync")), (1, shapes - 1), "{report:#?}");
+
+    // Nothing was used since t0 but one entry, read on day 30: 31 days on, only that one stays.
+    let rustc = snapshot_tree(&cache.join("rustc"), |_| false);
+    let used = cache.join("rustc").join(rustc.keys().next().expect("a rustc entry"));
+    let day_30 = filetime::FileTime::from_unix_time(t0 + 30 * DAY, 0);
+    filetime::set_file_mtime(&used, day_30).expect("mark the entry used on day 30");
+    let remaining = snapshot_tree(&cache, |_| false).len() as u64;
+    let report = gc_at(&fixture, t0 + 31 * DAY, &[]);
+    assert_eq!(report.cache_files_deleted, remaining - 1, "{report:#?}");
+    assert!(report.cache_bytes_freed > 0, "{report:#?}");
+    assert_eq!(report.units_evicted(), 0, "A still holds every unit: {report:#?}");
+    let left: Vec<_> = snapshot_tree(&cache, |_| false).into_keys().collect();
+    assert_eq!(left, vec![used.strip_prefix(&cache).expect("under cache/").to_path_buf()]);
+
+    // The next checkout asks cargo and rustc again, and places every unit.
+    let worktree_c = fixture.add_worktree("c");
+    let checkout = fixture.checkout(&worktree_c, &["--no-sync"]);
+    assert_eq!(checkout.units_placed, ELIGIBLE_UNITS, "{checkout:#?}");
+    assert!(entries("workspaces") > 0, "the checkout remembered nothing");
 }

@@ -194,6 +194,10 @@ pub struct GcReport {
     pub bytes_logical: u64,
     /// Disk space freed.
     pub bytes_freed: u64,
+    /// Cache entries deleted.
+    pub cache_files_deleted: u64,
+    /// Disk space that freed.
+    pub cache_bytes_freed: u64,
     /// Bytes of objects before.
     pub bytes_before: u64,
     /// Bytes of objects after.

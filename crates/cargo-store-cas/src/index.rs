@@ -691,7 +691,7 @@ impl IndexTransaction<'_> {
 
     /// Gives the files of the stored unit `unit` the modification times `times` (path, ns),
     /// and re-records the objects in `objects` (same bytes, another file: see
-    /// [`crate::Objects::replace`]). The unit's bytes do not change, only when cargo will
+    /// [`crate::StoreDirectory::replace`]). The unit's bytes do not change, only when cargo will
     /// think they were written.
     pub fn retime_unit(&self, unit: i64, times: &[(Vec<u8>, i64)], objects: &[ObjectRecord]) -> crate::Result<()> {
         let error = self.error();

@@ -1,16 +1,27 @@
 //! The content-addressed store: objects on disk, the SQLite index, and the store lock.
 //!
 //! ```text
-//! ~/.cache/cargo-store/            mode 0700, owned by the user
-//!   CACHEDIR.TAG                   so backup tools skip it
-//!   VERSION                        the on-disk layout version ("1")
-//!   .lock                          flock: shared for ingest/checkout, exclusive for gc
-//!   index.sqlite                   objects, units (manifests), dependencies, roots
-//!   objects/ab/cdef…[.x]           one file per blake3 hash (+ executable bit)
-//!   manifests/ab/cdef….json        each unit's manifest, named by the hash of its key
-//!   quarantine/                    objects found damaged, kept for inspection
-//!   tmp/                           files being written; renamed into objects/ when complete
+//! ~/.cache/cargo-store/                  mode 0700, owned by the user
+//!   CACHEDIR.TAG                         so backup tools skip it
+//!   VERSION                              the on-disk layout version ("1")
+//!   .lock                                flock: shared for ingest/checkout, exclusive for gc
+//!   index.sqlite[-wal,-shm]              objects, units (manifests), dependencies, roots (WAL mode)
+//!   index.sqlite.broken-<time>           an index moved aside by `repair --rebuild-index`
+//!   objects/ab/cdef…[.x]                 one file per blake3 hash (+ executable bit)
+//!   manifests/ab/cdef….json              each unit's manifest, named by the hash of its key
+//!   quarantine/<hash>[.x].<time>         objects found damaged, kept for inspection
+//!   tmp/                                 files being written; renamed into objects/ when complete
+//!   cache/                               answers worth remembering; gc deletes unused ones
+//!     workspaces/<hash>.json             `cargo metadata`, by directory, manifest and target dir
+//!     workspaces/by-content/<hash>.json  the same, by the contents of manifest and lock file
+//!     rustc/<hash>.txt                   `rustc -vV`, by the identity of the rustc that runs
+//!     host-cfg/<hash>.txt                `rustc --print cfg`, by toolchain and RUSTFLAGS
+//!     sync/<hash>.txt                    a build directory's shape when last ingested, by its path
 //! ```
+//!
+//! [`StoreDirectory`] is the one owner of these names: nothing outside this crate builds a
+//! path under the root. Orphans (files no index row names) and cache expiry are described
+//! there.
 //!
 //! # Locking
 //!
@@ -43,6 +54,7 @@
 //! inode that a build could write in place.
 
 mod clock;
+mod directory;
 mod error;
 mod gc;
 mod index;
@@ -55,6 +67,7 @@ mod roots;
 mod store;
 
 pub use clock::now;
+pub use directory::{CacheBucket, CacheExpiry, Garbage, ObjectState, Referenced, StoreDirectory};
 pub use error::Error;
 pub use gc::{Eviction, GcInputs, GcObject, GcPlan, GcPolicy, GcUnit, plan};
 pub use index::{
@@ -62,11 +75,10 @@ pub use index::{
 };
 pub use integrity::ObjectCopy;
 pub use lock::Access;
-pub use manifest::manifest_path;
 pub use object::{FileIdentity, ObjectId, hash_file};
 pub use rebuild::{RebuildReport, rebuild_index};
 pub use roots::{RootRecord, RootReference};
-pub use store::{ObjectSource, Objects, StagedObject, Store, normalize_path};
+pub use store::{ObjectSource, StagedObject, Store, normalize_path};
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

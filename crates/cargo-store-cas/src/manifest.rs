@@ -5,26 +5,20 @@
 //! visible is committed. Together with the object files they hold everything the index knows
 //! about units except roots and use times, which the next ingest or checkout of each worktree
 //! records again. `cargo store repair --rebuild-index` reads them back
-//! ([`Store::rebuild_index`](crate::Store::rebuild_index)).
+//! ([`rebuild_index`](crate::rebuild_index)).
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use cargo_store_fs::{FileClass, temporary_path};
+use cargo_store_fs::FileClass;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Context;
-use crate::{Error, ManifestEntry, NewUnit, ObjectId, PackageKey};
+use crate::{Error, ManifestEntry, NewUnit, ObjectId, PackageKey, StoreDirectory};
 
 /// The version of the manifest file format.
 const FORMAT: u32 = 1;
-
-/// The path of a unit's manifest relative to the store.
-pub fn manifest_path(key: &str) -> PathBuf {
-    let hex = blake3::hash(key.as_bytes()).to_hex();
-    Path::new("manifests").join(&hex[..2]).join(format!("{}.json", &hex[2..]))
-}
 
 #[derive(Serialize, Deserialize)]
 struct ManifestFile {
@@ -167,49 +161,36 @@ fn parse_object(name: &str) -> Option<ObjectId> {
     Some(ObjectId { hash: *hash.as_bytes(), executable })
 }
 
-/// Writes the manifest of `unit` under `root` (the store), replacing a previous one. Called
-/// only by the transaction that inserts the unit's row, so the file matches that row.
-pub(crate) fn write(root: &Path, unit: &NewUnit) -> crate::Result<()> {
-    let path = root.join(manifest_path(&unit.key));
+/// Writes the manifest of `unit` into the store, replacing a previous one. Called only by the
+/// transaction that inserts the unit's row, so the file matches that row.
+pub(crate) fn write(directory: &StoreDirectory, unit: &NewUnit) -> crate::Result<()> {
+    let path = directory.manifest_path(&unit.key);
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).context("create directory", parent)?;
     }
-    let temporary = temporary_path(&root.join("tmp").join("manifest"));
+    let temporary = directory.temporary("manifest");
     fs::write(&temporary, to_json(unit)).context("write", &temporary)?;
     // Replace whatever is there: a manifest left by an ingest that died before its commit may
     // describe another build of the same unit than the row about to be committed.
     fs::rename(&temporary, &path).context("rename into", &path)
 }
 
-/// Every manifest under `root` (the store) that can be read, and how many could not.
-pub(crate) fn read_all(root: &Path) -> crate::Result<(Vec<NewUnit>, Vec<PathBuf>)> {
+/// Every manifest in the store that can be read, and the files that could not.
+pub(crate) fn read_all(directory: &StoreDirectory) -> crate::Result<(Vec<NewUnit>, Vec<PathBuf>)> {
     let mut units = Vec::new();
     let mut unreadable = Vec::new();
-    let directory = root.join("manifests");
-    let prefixes = match fs::read_dir(&directory) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok((units, unreadable)),
-        Err(error) => return Err(error).context("read directory", &directory),
-    };
-    for prefix in prefixes {
-        let prefix = prefix.context("read directory", &directory)?;
-        if !prefix.file_type().is_ok_and(|kind| kind.is_dir()) {
-            continue;
-        }
-        for entry in fs::read_dir(prefix.path()).context("read directory", prefix.path())? {
-            let path = entry.context("read directory", prefix.path())?.path();
-            match fs::read(&path).ok().and_then(|bytes| from_json(&bytes)) {
-                Some(unit) if path == root.join(manifest_path(&unit.key)) => units.push(unit),
-                _ => unreadable.push(path),
-            }
+    for path in directory.manifest_files()? {
+        match fs::read(&path).ok().and_then(|bytes| from_json(&bytes)) {
+            Some(unit) if path == directory.manifest_path(&unit.key) => units.push(unit),
+            _ => unreadable.push(path),
         }
     }
     Ok((units, unreadable))
 }
 
 /// Removes the manifest of the unit `key`; a missing one is not an error.
-pub(crate) fn remove(root: &Path, key: &str) -> crate::Result<()> {
-    let path = root.join(manifest_path(key));
+pub(crate) fn remove(directory: &StoreDirectory, key: &str) -> crate::Result<()> {
+    let path = directory.manifest_path(key);
     match fs::remove_file(&path) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),

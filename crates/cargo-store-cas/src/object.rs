@@ -7,7 +7,7 @@
 use std::fmt;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cargo_store_fs::FileTimes;
 
@@ -34,15 +34,16 @@ impl ObjectId {
         blake3::Hash::from_bytes(self.hash).to_hex().to_string()
     }
 
-    /// The path of the object relative to the store: `objects/ab/cdef…[.x]`.
-    pub fn relative_path(&self) -> PathBuf {
+    /// The names of the object's file: its directory under `objects/` and its own, `ab` and
+    /// `cdef…` or `cdef….x` (see [`StoreDirectory::object_path`](crate::StoreDirectory::object_path)).
+    pub fn file_name(&self) -> (String, String) {
         let hex = self.hex();
         let suffix = if self.executable { ".x" } else { "" };
-        Path::new("objects").join(&hex[..2]).join(format!("{}{suffix}", &hex[2..]))
+        (hex[..2].to_owned(), format!("{}{suffix}", &hex[2..]))
     }
 
     /// The identity of the object file `objects/<directory>/<file>`, if those are the names of
-    /// one (`ab` and `cdef…` or `cdef….x`).
+    /// one (`ab` and `cdef…` or `cdef….x`): the inverse of [`ObjectId::file_name`].
     pub fn from_file_name(directory: &str, file: &str) -> Option<ObjectId> {
         let (rest, executable) = match file.strip_suffix(".x") {
             Some(rest) => (rest, true),
@@ -123,16 +124,14 @@ mod tests {
         let executable = ObjectId::of_bytes(b"x", true);
         assert_ne!(plain, executable);
         assert_eq!(plain.hash, executable.hash);
-        assert!(executable.relative_path().to_string_lossy().ends_with(".x"));
-        let path = plain.relative_path();
-        let parts: Vec<_> = path.iter().map(|part| part.to_string_lossy().into_owned()).collect();
-        assert_eq!(parts[0], "objects");
-        assert_eq!(parts[1].len(), 2);
-        assert_eq!(parts[1].clone() + &parts[2], plain.hex());
-        assert_eq!(ObjectId::from_file_name(&parts[1], &parts[2]), Some(plain));
-        let executable_name = format!("{}.x", &parts[2]);
-        assert_eq!(ObjectId::from_file_name(&parts[1], &executable_name), Some(executable));
-        assert_eq!(ObjectId::from_file_name(&parts[1], "not-an-object"), None);
+        assert!(executable.file_name().1.ends_with(".x"));
+        let (prefix, name) = plain.file_name();
+        assert_eq!(prefix.len(), 2);
+        assert_eq!(prefix.clone() + &name, plain.hex());
+        assert_eq!(ObjectId::from_file_name(&prefix, &name), Some(plain));
+        let executable_name = format!("{name}.x");
+        assert_eq!(ObjectId::from_file_name(&prefix, &executable_name), Some(executable));
+        assert_eq!(ObjectId::from_file_name(&prefix, "not-an-object"), None);
     }
 
     #[test]

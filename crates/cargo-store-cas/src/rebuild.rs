@@ -8,12 +8,13 @@
 //! unit counts as used now, so that gc does not evict anything for lack of a root meanwhile.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use cargo_store_fs::FileTimes;
-use std::os::unix::fs::MetadataExt;
 
 use crate::error::Context;
 use crate::index::{Index, ObjectRecord, recorded_version, supported_version};
@@ -39,11 +40,11 @@ pub struct RebuildReport {
 /// Recreates the index of the store at `root` from its objects and manifests, under the
 /// exclusive store lock.
 pub fn rebuild_index(root: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<RebuildReport> {
-    let root = prepare(root)?;
-    let _lock = lock::acquire(&root.join(".lock"), Access::Exclusive, waiting)?;
+    let directory = prepare(root)?;
+    let _lock = lock::acquire(&directory.lock_path(), Access::Exclusive, waiting)?;
     // An index written by a newer cargo-store is not damaged: rebuilding it here would throw
     // away what that version recorded (its roots, for one).
-    let index_path = root.join("index.sqlite");
+    let index_path = directory.index_path();
     if let Some(found) = recorded_version(&index_path)
         && found > supported_version()
     {
@@ -51,49 +52,32 @@ pub fn rebuild_index(root: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Resul
     }
     let now = crate::now();
     let mut report = RebuildReport::default();
-    for name in ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"] {
-        let path = root.join(name);
-        let aside = root.join(format!("{name}.broken-{now}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let path = with_suffix(&index_path, suffix);
+        let aside = with_suffix(&path, &format!(".broken-{now}"));
         match fs::rename(&path, &aside) {
             Ok(()) => report.moved_aside.push(aside),
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
             Err(error) => return Err(error).context("move aside", path),
         }
     }
-    let mut index = Index::open(&root.join("index.sqlite"))?;
+    let mut index = Index::open(&index_path)?;
     let transaction = index.transaction()?;
 
     let mut present: HashSet<ObjectId> = HashSet::new();
-    let objects = root.join("objects");
-    for prefix in read_directory(&objects)? {
-        let Some(prefix_name) = prefix.file_name().and_then(|name| name.to_str()).map(str::to_owned) else {
-            continue;
+    for (id, metadata) in directory.object_files()? {
+        let record = ObjectRecord {
+            id,
+            size: metadata.len(),
+            modified_ns: FileTimes::of(&metadata).modified_ns,
+            inode: metadata.ino(),
         };
-        for file in read_directory(&prefix)? {
-            let Some(id) = file
-                .file_name()
-                .and_then(|name| name.to_str())
-                .and_then(|name| ObjectId::from_file_name(&prefix_name, name))
-            else {
-                continue;
-            };
-            let metadata = fs::symlink_metadata(&file).context("read metadata of", &file)?;
-            if !metadata.is_file() {
-                continue;
-            }
-            let record = ObjectRecord {
-                id,
-                size: metadata.len(),
-                modified_ns: FileTimes::of(&metadata).modified_ns,
-                inode: metadata.ino(),
-            };
-            transaction.insert_object(&record, now)?;
-            present.insert(id);
-            report.objects += 1;
-        }
+        transaction.insert_object(&record, now)?;
+        present.insert(id);
+        report.objects += 1;
     }
 
-    let (units, unreadable) = manifest::read_all(&root)?;
+    let (units, unreadable) = manifest::read_all(&directory)?;
     report.manifests_unreadable = unreadable;
     let mut pending: Vec<_> = units
         .into_iter()
@@ -124,13 +108,9 @@ pub fn rebuild_index(root: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Resul
     Ok(report)
 }
 
-fn read_directory(directory: &Path) -> crate::Result<Vec<PathBuf>> {
-    match fs::read_dir(directory) {
-        Ok(entries) => entries
-            .map(|entry| entry.map(|entry| entry.path()))
-            .collect::<io::Result<_>>()
-            .context("read directory", directory),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(error) => Err(error).context("read directory", directory),
-    }
+/// `path` with `suffix` added to its file name (`index.sqlite` → `index.sqlite-wal`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
 }

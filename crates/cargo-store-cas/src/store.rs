@@ -1,22 +1,20 @@
-//! The store directory: creation, ownership checks, the lock, and writing objects.
+//! Opening the store (creation, ownership checks, the lock) and writing objects into it.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use cargo_store_fs::{FileTimes, publish, set_times, temporary_path, write_new};
+use cargo_store_fs::{FileTimes, publish, set_times, tag_cache_directory, write_new};
 
 use crate::error::Context;
 use crate::index::{Index, NewUnit, ObjectRecord};
 use crate::lock::{self, Access};
 use crate::manifest;
-use crate::{Error, FileIdentity, ObjectId};
+use crate::{Error, FileIdentity, ObjectId, StoreDirectory};
 
 /// The on-disk layout version written to `VERSION`.
 pub const STORE_VERSION: u32 = 1;
-
-const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo-store.\n# For information about cache directory tags see https://bford.info/cachedir/\n";
 
 /// The file an object is made from, as it was when it was hashed.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +29,7 @@ pub struct ObjectSource<'a> {
     pub writable: bool,
 }
 
-/// An object written by [`Objects::store`].
+/// An object written by [`StoreDirectory::store`].
 #[derive(Debug, Clone, Copy)]
 pub struct StagedObject {
     /// What the index should record.
@@ -42,17 +40,10 @@ pub struct StagedObject {
 
 /// An open store, holding the store lock for as long as it lives.
 pub struct Store {
-    objects: Objects,
+    directory: StoreDirectory,
     device: u64,
     index: Index,
     _lock: File,
-}
-
-/// The object files of a store. Unlike the [`Store`] (whose index connection is for one
-/// thread), this can be shared by the threads that write and read objects in parallel.
-#[derive(Debug, Clone)]
-pub struct Objects {
-    root: PathBuf,
 }
 
 impl Store {
@@ -80,16 +71,16 @@ impl Store {
     /// Opens the store at `root`, creating it on first use, and takes the store lock.
     /// `waiting` is called once if the lock is held by another process.
     pub fn open(root: &Path, access: Access, waiting: &mut dyn FnMut(&str)) -> crate::Result<Store> {
-        let root = prepare(root)?;
-        let lock = lock::acquire(&root.join(".lock"), access, waiting)?;
-        Store::with_lock(root, lock)
+        let directory = prepare(root)?;
+        let lock = lock::acquire(&directory.lock_path(), access, waiting)?;
+        Store::with_lock(directory, lock)
     }
 
     /// Opens the store only if its lock is free now; `None` if another process holds it.
     pub fn try_open(root: &Path, access: Access) -> crate::Result<Option<Store>> {
-        let root = prepare(root)?;
-        match lock::try_acquire(&root.join(".lock"), access)? {
-            Some(lock) => Store::with_lock(root, lock).map(Some),
+        let directory = prepare(root)?;
+        match lock::try_acquire(&directory.lock_path(), access)? {
+            Some(lock) => Store::with_lock(directory, lock).map(Some),
             None => Ok(None),
         }
     }
@@ -123,8 +114,7 @@ impl Store {
             }
             Err(error) => return Err(error).context("read metadata of", &root),
         }
-        for marker in ["VERSION", "index.sqlite", "objects"] {
-            let path = root.join(marker);
+        for path in StoreDirectory::new(&root).markers() {
             match fs::symlink_metadata(&path) {
                 Ok(_) => return Ok(root),
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {}
@@ -134,20 +124,21 @@ impl Store {
         missing(" (the directory exists but holds no store)")
     }
 
-    fn with_lock(root: PathBuf, lock: File) -> crate::Result<Store> {
-        let device = fs::metadata(&root).context("read metadata of", &root)?.dev();
-        let index = Index::open(&root.join("index.sqlite"))?;
-        Ok(Store { objects: Objects { root }, device, index, _lock: lock })
+    fn with_lock(directory: StoreDirectory, lock: File) -> crate::Result<Store> {
+        let root = directory.root();
+        let device = fs::metadata(root).context("read metadata of", root)?.dev();
+        let index = Index::open(&directory.index_path())?;
+        Ok(Store { directory, device, index, _lock: lock })
     }
 
     /// The store directory.
     pub fn root(&self) -> &Path {
-        &self.objects.root
+        self.directory.root()
     }
 
-    /// The object files, shareable between threads.
-    pub fn objects(&self) -> &Objects {
-        &self.objects
+    /// The store directory and every path under it, shareable between threads.
+    pub fn directory(&self) -> &StoreDirectory {
+        &self.directory
     }
 
     /// The device the store lives on.
@@ -164,27 +155,18 @@ impl Store {
     pub fn index_mut(&mut self) -> &mut Index {
         &mut self.index
     }
-
-    /// The absolute path of an object.
-    pub fn object_path(&self, id: &ObjectId) -> PathBuf {
-        self.objects.path(id)
-    }
 }
 
-impl Objects {
-    /// The absolute path of an object.
-    pub fn path(&self, id: &ObjectId) -> PathBuf {
-        self.root.join(id.relative_path())
-    }
-
+/// Writing objects and manifests.
+impl StoreDirectory {
     /// Writes the on-disk manifest of a unit (before its index row is committed).
     pub fn write_manifest(&self, unit: &NewUnit) -> crate::Result<()> {
-        manifest::write(&self.root, unit)
+        manifest::write(self, unit)
     }
 
     /// Removes the on-disk manifest of the unit `key` (after its index row is deleted).
     pub fn remove_manifest(&self, key: &str) -> crate::Result<()> {
-        manifest::remove(&self.root, key)
+        manifest::remove(self, key)
     }
 
     /// Writes the bytes of `source` into the store as the object `id`, whose hash the caller
@@ -199,14 +181,14 @@ impl Objects {
     pub fn store(&self, id: ObjectId, source: &ObjectSource) -> crate::Result<StagedObject> {
         let ObjectSource { path: source, identity, hardlink, writable } = *source;
         let (size, times) = (identity.size, identity.times);
-        let destination = self.path(&id);
+        let destination = self.object_path(&id);
         if let Some(record) = self.existing_object(&destination, id, size)? {
             return Ok(StagedObject { record, created: false });
         }
         if let Some(parent) = destination.parent() {
             fs::create_dir_all(parent).context("create directory", parent)?;
         }
-        let temporary = temporary_path(&self.root.join("tmp").join("object"));
+        let temporary = self.temporary("object");
         let staged = if hardlink && fs::hard_link(source, &temporary).is_ok() {
             check_same_file(&temporary, source, &identity)
         } else {
@@ -249,8 +231,8 @@ impl Objects {
     /// called under the exclusive store lock: a checkout that read the old record would take
     /// the new file for a damaged one.
     pub fn replace(&self, id: ObjectId, source: &ObjectSource) -> crate::Result<ObjectRecord> {
-        let destination = self.path(&id);
-        let temporary = temporary_path(&self.root.join("tmp").join("object"));
+        let destination = self.object_path(&id);
+        let temporary = self.temporary("object");
         let staged = fs::hard_link(source.path, &temporary)
             .context("hard-link", source.path)
             .and_then(|()| check_same_file(&temporary, source.path, &source.identity))
@@ -291,16 +273,13 @@ impl Objects {
                 inode: metadata.ino(),
             }));
         }
-        let quarantine = self.root.join("quarantine");
-        fs::create_dir_all(&quarantine).context("create directory", &quarantine)?;
-        let target = quarantine.join(format!("{id}.{}", crate::now()));
+        let target = self.quarantine(&id)?;
         tracing::warn!(
             "object {} is damaged (size {} instead of {size}); moved to {}",
             path.display(),
             metadata.len(),
             target.display()
         );
-        fs::rename(path, &target).context("quarantine", path)?;
         Ok(None)
     }
 }
@@ -361,7 +340,7 @@ fn copy_verified(source: &Path, destination: &Path, id: ObjectId) -> crate::Resu
 }
 
 /// Creates the store layout if needed and checks that it is safe to use.
-pub(crate) fn prepare(root: &Path) -> crate::Result<PathBuf> {
+pub(crate) fn prepare(root: &Path) -> crate::Result<StoreDirectory> {
     let root = std::path::absolute(root).context("resolve", root)?;
     if let Some(parent) = root.parent() {
         fs::create_dir_all(parent).context("create directory", parent)?;
@@ -372,15 +351,15 @@ pub(crate) fn prepare(root: &Path) -> crate::Result<PathBuf> {
         Err(error) => return Err(error).context("create the store directory", &root),
     }
     check_ownership(&root)?;
-    for directory in ["objects", "tmp"] {
-        let path = root.join(directory);
+    let directory = StoreDirectory::new(&root);
+    for path in directory.directories() {
         match DirBuilder::new().mode(0o700).create(&path) {
             Ok(()) => {}
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
             Err(error) => return Err(error).context("create directory", &path),
         }
     }
-    let version_path = root.join("VERSION");
+    let version_path = directory.version_path();
     match fs::read_to_string(&version_path) {
         Ok(found) if found.trim() == STORE_VERSION.to_string() => {}
         Ok(found) => {
@@ -391,11 +370,8 @@ pub(crate) fn prepare(root: &Path) -> crate::Result<PathBuf> {
         }
         Err(error) => return Err(error).context("read", &version_path),
     }
-    let tag = root.join("CACHEDIR.TAG");
-    if !tag.exists() {
-        write_if_absent(&tag, CACHEDIR_TAG.as_bytes())?;
-    }
-    Ok(root)
+    tag_cache_directory(&root, "cargo-store")?;
+    Ok(directory)
 }
 
 fn write_if_absent(path: &Path, bytes: &[u8]) -> crate::Result<()> {
@@ -454,7 +430,7 @@ mod tests {
         assert!(
             fs::read_to_string(root.join("CACHEDIR.TAG"))
                 .expect("tag")
-                .starts_with("Signature: 8a477f597d28d172789f06886806bc55")
+                .starts_with(cargo_store_fs::CACHEDIR_TAG_SIGNATURE)
         );
         assert_eq!(fs::read_to_string(root.join("VERSION")).expect("version").trim(), "1");
     }
@@ -537,14 +513,14 @@ mod tests {
             hardlink: false,
             writable: false,
         };
-        let first = store.objects().store(id, &from).expect("store");
+        let first = store.directory().store(id, &from).expect("store");
         assert!(first.created);
-        let path = store.object_path(&id);
+        let path = store.directory().object_path(&id);
         let metadata = fs::metadata(&path).expect("stat object");
         assert_eq!(metadata.mode() & 0o777, 0o444);
         assert_eq!(FileTimes::of(&metadata), times);
         assert_ne!(metadata.ino(), inode, "a copy, not the source inode");
-        let second = store.objects().store(id, &from).expect("store again");
+        let second = store.directory().store(id, &from).expect("store again");
         assert!(!second.created);
         assert_eq!(second.record.inode, first.record.inode);
     }
@@ -563,9 +539,9 @@ mod tests {
             hardlink: false,
             writable: false,
         };
-        let error = store.objects().store(id, &from).err();
+        let error = store.directory().store(id, &from).err();
         assert!(matches!(error, Some(Error::Changed { .. })));
-        assert!(!store.object_path(&id).exists());
-        assert_eq!(fs::read_dir(store.root().join("tmp")).expect("tmp").count(), 0);
+        assert!(!store.directory().object_path(&id).exists());
+        assert_eq!(fs::read_dir(store.directory().tmp()).expect("tmp").count(), 0);
     }
 }

@@ -36,8 +36,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use cargo_store_cas::{Access, Objects, PackageKey, Store, StoredFile, StoredUnit, now};
-use cargo_store_fs::{FileTimes, LinkMode, LinkRequest, Linker, write_new};
+use cargo_store_cas::{Access, CacheBucket, PackageKey, Store, StoreDirectory, StoredFile, StoredUnit, now};
+use cargo_store_fs::{FileTimes, LinkMode, LinkRequest, Linker, tag_cache_directory, write_new};
 use cargo_store_units::{Layout, Times, Toolchain, UnitKind, Workspace, build_inputs_digest, repository_of};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -150,7 +150,8 @@ pub fn checkout_with_progress(
     let start = Instant::now();
     let workspace =
         load_workspace(&options.store, options.manifest_path.as_deref(), options.target_directory.as_deref())?;
-    let toolchain = Toolchain::detect_cached(&workspace.root, crate::rustc_cache(&options.store).as_deref())?;
+    let toolchain =
+        Toolchain::detect_cached(&workspace.root, crate::cache(&options.store, CacheBucket::Rustc).as_deref())?;
     let namespace = toolchain.namespace();
     let packages = storable_packages(&workspace);
     let build_directory = workspace.build_directory.clone();
@@ -196,6 +197,7 @@ pub fn checkout_with_progress(
     }
     let mut context = crate::explain::ExplainContext::default();
     let mut stored_builds = Vec::new();
+    let host_cfg_cache = store.directory().cache(CacheBucket::HostCfg);
     let (units, holding_fingerprints) = {
         let transaction = store.index_mut().transaction()?;
         let candidates = transaction.units_for_packages(&namespace, &packages)?;
@@ -214,8 +216,7 @@ pub fn checkout_with_progress(
         // What `cargo build` here never compiles (dev-dependencies, other platforms' crates)
         // is left out when the repository's other worktrees do not build it either.
         if !preferred.is_empty() || options.explain {
-            let cache = options.store.join("cache").join("host-cfg");
-            let cfg = toolchain.host_cfg_cached(&workspace.root, Some(&cache))?;
+            let cfg = toolchain.host_cfg_cached(&workspace.root, Some(&host_cfg_cache))?;
             context.built = workspace.built_on(&toolchain.host, &cfg);
             context.host = toolchain.host.clone();
         }
@@ -274,9 +275,9 @@ pub fn checkout_with_progress(
     };
 
     pause("checkout-registered");
-    context.misses = crate::misses::misses(&here, &stored_builds, store.objects(), &build_directory);
+    context.misses = crate::misses::misses(&here, &stored_builds, store.directory(), &build_directory);
 
-    let plan = Plan::new(&units, &holding_fingerprints, &build_directory, store.objects());
+    let plan = Plan::new(&units, &holding_fingerprints, &build_directory, store.directory());
     for unit in &plan.units {
         match unit.verdict {
             Verdict::Place { delta } => {
@@ -336,7 +337,7 @@ fn apply(
         fs::create_dir_all(directory)
             .map_err(|error| cargo_store_cas::Error::io("create directory", directory, error))?;
     }
-    let objects = store.objects();
+    let directory = store.directory();
     let linker = Linker::new(options.link, options.strict, store.root(), build_directory);
     let to_place: Vec<&PlannedFile> =
         plan.files.iter().filter(|file| matches!(file.action, Action::Place { .. })).collect();
@@ -344,7 +345,7 @@ fn apply(
     let outcomes: Vec<crate::Result<Option<LinkMode>>> = to_place
         .par_iter()
         .map(|file| {
-            let placed = place(objects, &linker, file);
+            let placed = place(directory, &linker, file);
             progress.advance(1);
             placed
         })
@@ -479,7 +480,7 @@ impl<'a> Plan<'a> {
         units: &'a [StoredUnit],
         holding_fingerprints: &HashSet<i64>,
         build_directory: &Path,
-        objects: &Objects,
+        directory: &StoreDirectory,
     ) -> Plan<'a> {
         let destinations: Vec<(usize, &StoredFile, PathBuf)> = units
             .iter()
@@ -490,7 +491,7 @@ impl<'a> Plan<'a> {
             })
             .collect();
         let found: Vec<Found> =
-            destinations.par_iter().map(|(_, file, destination)| look(objects, file, destination)).collect();
+            destinations.par_iter().map(|(_, file, destination)| look(directory, file, destination)).collect();
         let built_here: Vec<bool> = units.iter().map(|unit| holding_fingerprints.contains(&unit.id)).collect();
 
         let mut conflicts = Vec::new();
@@ -852,7 +853,7 @@ fn select(
 }
 
 /// What is at a destination, or wrong with the object meant for it.
-fn look(objects: &Objects, file: &StoredFile, destination: &Path) -> Found {
+fn look(directory: &StoreDirectory, file: &StoredFile, destination: &Path) -> Found {
     match fs::symlink_metadata(destination) {
         Ok(metadata) => {
             let modified_ns = FileTimes::of(&metadata).modified_ns;
@@ -865,7 +866,7 @@ fn look(objects: &Objects, file: &StoredFile, destination: &Path) -> Found {
         Err(_) => match &file.object {
             None => Found::Missing { shareable: false },
             Some(record) => {
-                let path = objects.path(&record.id);
+                let path = directory.object_path(&record.id);
                 match fs::symlink_metadata(&path) {
                     Ok(metadata)
                         if metadata.is_file()
@@ -892,7 +893,7 @@ fn look(objects: &Objects, file: &StoredFile, destination: &Path) -> Found {
 }
 
 /// Places one file; `None` when an empty file was created.
-fn place(objects: &Objects, linker: &Linker, planned: &PlannedFile<'_>) -> crate::Result<Option<LinkMode>> {
+fn place(directory: &StoreDirectory, linker: &Linker, planned: &PlannedFile<'_>) -> crate::Result<Option<LinkMode>> {
     let Action::Place { modified_ns, shareable } = planned.action else { return Ok(None) };
     let file = planned.file;
     let times = FileTimes { modified_ns };
@@ -903,7 +904,7 @@ fn place(objects: &Objects, linker: &Linker, planned: &PlannedFile<'_>) -> crate
         }
         Some(record) => {
             let mode = linker.place(
-                &objects.path(&record.id),
+                &directory.object_path(&record.id),
                 &planned.destination,
                 file.class,
                 file.mode,
@@ -935,12 +936,7 @@ fn create_target(target_directory: &Path, build_directory: &Path) -> crate::Resu
             .map_err(|error| cargo_store_cas::Error::io("create directory", directory, error))?;
     }
     if created {
-        let tag = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo.\n# For information about cache directory tags see https://bford.info/cachedir/\n";
-        match write_new(&target_directory.join("CACHEDIR.TAG"), tag.as_bytes(), 0o644, None) {
-            Ok(()) => {}
-            Err(error) if error.io_error().is_some_and(|e| e.kind() == io::ErrorKind::AlreadyExists) => {}
-            Err(error) => return Err(error.into()),
-        }
+        tag_cache_directory(target_directory, "cargo")?;
     }
     Ok(())
 }

@@ -26,7 +26,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use cargo_store_cas::{Access, Store};
+use cargo_store_cas::{Access, Store, StoreDirectory};
 use cargo_store_fs::{Filesystem, LinkProbe, filesystem, nearest_existing, probe_links};
 use cargo_store_units::{Toolchain, Workspace};
 use serde::Serialize;
@@ -193,7 +193,7 @@ pub fn doctor(options: &DoctorOptions) -> crate::Result<DoctorReport> {
         let build = filesystem(&workspace.build_directory);
         checks.push(build_filesystem_check(&workspace.build_directory, &build, store_filesystem.as_ref()));
         let from = match &opened {
-            Some(_) => store.join("tmp"),
+            Some(_) => StoreDirectory::new(&store).tmp(),
             // Never write into a store that is not there yet, nor into one found unsafe: their
             // parent is on the same filesystem.
             None => nearest_existing(store.parent().unwrap_or(&store)),
@@ -326,7 +326,7 @@ fn check_store(store: &Path, checks: &mut Vec<Check>) -> StoreState {
         Err(error) => return store_failure(store, &error, checks),
     };
     checks.push(Check::ok("store", store_detail(store, &metadata)));
-    let lock = store.join(".lock");
+    let lock = StoreDirectory::new(store).lock_path();
     checks.push(Check::ok(
         "lock",
         match (exclusive, shared) {
@@ -360,16 +360,17 @@ fn store_detail(store: &Path, metadata: &std::fs::Metadata) -> String {
 fn store_failure(store: &Path, error: &cargo_store_cas::Error, checks: &mut Vec<Check>) -> StoreState {
     use cargo_store_cas::Error;
     let (detail, hint) = describe(error);
+    let lock = StoreDirectory::new(store).lock_path();
     match error {
         // The index is opened last, after the checks and the lock succeeded.
         Error::Index { .. } | Error::NewerSchema { .. } => {
             if let Ok(metadata) = std::fs::metadata(store) {
                 checks.push(Check::ok("store", store_detail(store, &metadata)));
             }
-            checks.push(Check::ok("lock", format!("locks on `{}` work", store.join(".lock").display())));
+            checks.push(Check::ok("lock", format!("locks on `{}` work", lock.display())));
             checks.push(Check::error("index", detail, hint));
         }
-        Error::Io { path, .. } if path.file_name().is_some_and(|name| name == ".lock") => {
+        Error::Io { path, .. } if *path == lock => {
             checks.push(Check::error(
                 "lock",
                 detail,

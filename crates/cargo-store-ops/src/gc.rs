@@ -12,8 +12,14 @@
 //!    while over the size budget, always with their dependents.
 //! 3. Delete the rows, commit, and only then delete the object files: a crash in between leaves
 //!    orphan files, never a row without its file.
-//! 4. Sweep orphan files from `objects/` and `tmp/` whose last status change is older than
-//!    [`ORPHAN_GRACE`]. Symbolic links are removed as links, never followed.
+//! 4. Sweep orphan files from `objects/`, `manifests/` and `tmp/` whose last status change is
+//!    older than [`ORPHAN_GRACE`] (`StoreDirectory::orphans`). Symbolic links are removed as
+//!    links, never followed.
+//! 5. Expire the store's caches (`StoreDirectory::expired_cache_entries`): an entry not used
+//!    (read or written) for [`CACHE_MAX_AGE`] goes, as does the remembered shape of a build
+//!    directory that is no longer registered, and a temporary file a killed writer left, once
+//!    older than [`ORPHAN_GRACE`]. A reader marks an entry used at most once a day, so that is
+//!    the precision of the rule. Losing an entry costs one question to cargo or rustc.
 //!
 //! `--dry-run` runs the same steps and rolls the transaction back; `--auto` (what the timer
 //! runs) does nothing if the store is busy, was collected less than [`AUTO_INTERVAL`] ago or
@@ -27,7 +33,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use cargo_store_cas::{
-    Access, Eviction, GcPolicy, IndexTransaction, ObjectId, RootRecord, Store, manifest_path, now, plan,
+    Access, CacheExpiry, Eviction, GcPolicy, IndexTransaction, ObjectId, Referenced, RootRecord, Store, StoreDirectory,
+    now, plan,
 };
 use cargo_store_units::Layout;
 use serde::Serialize;
@@ -43,6 +50,8 @@ pub const DEFAULT_MAX_SIZE: u64 = 20 << 30;
 pub const MISSING_ROOT_GRACE: i64 = 7 * DAY;
 /// How old an orphan file must be before it is deleted: 1 hour.
 pub const ORPHAN_GRACE: i64 = 3600;
+/// How long a cache entry may go unused before it is deleted: 30 days.
+pub const CACHE_MAX_AGE: i64 = 30 * DAY;
 /// `--auto` does nothing if the last collection is more recent than this: 20 hours, so that a
 /// daily timer whose runs drift by up to an hour never skips every other day.
 pub const AUTO_INTERVAL: i64 = 20 * 3600;
@@ -146,12 +155,18 @@ pub struct GcReport {
     pub units_evicted_with_dependency: u64,
     /// Object files deleted.
     pub objects_deleted: u64,
-    /// Orphan files deleted from `objects/` and `tmp/`.
+    /// Orphan files deleted from `objects/`, `manifests/` and `tmp/`.
     pub orphans_deleted: u64,
-    /// The bytes of what was deleted.
+    /// The bytes of the objects and orphans deleted.
     pub bytes_logical: u64,
-    /// The disk space actually freed (an object still hard-linked elsewhere frees nothing).
+    /// The disk space actually freed by deleting them (an object still hard-linked elsewhere
+    /// frees nothing).
     pub bytes_freed: u64,
+    /// Cache entries deleted from `cache/`: unused for [`CACHE_MAX_AGE`], or remembering a
+    /// build directory that is no longer registered.
+    pub cache_files_deleted: u64,
+    /// The disk space that freed.
+    pub cache_bytes_freed: u64,
     /// Bytes of all objects before.
     pub bytes_before: u64,
     /// Bytes of the objects that remain.
@@ -180,6 +195,8 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
         orphans_deleted: 0,
         bytes_logical: 0,
         bytes_freed: 0,
+        cache_files_deleted: 0,
+        cache_bytes_freed: 0,
         bytes_before: 0,
         bytes_after: 0,
         elapsed_ms: 0,
@@ -215,8 +232,7 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
         return Ok(report);
     };
     let timestamp = now();
-    let objects = store.objects().clone();
-    let root = store.root().to_path_buf();
+    let directory = store.directory().clone();
     let transaction = store.index_mut().transaction()?;
     let skipped = match options.auto {
         Some(Auto::Timer) => {
@@ -231,9 +247,10 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
         return Ok(report);
     }
 
-    for record in transaction.roots()? {
+    let roots = transaction.roots()?;
+    for record in &roots {
         report.roots_checked += 1;
-        check_root(&transaction, &record, timestamp, &mut report)?;
+        check_root(&transaction, record, timestamp, &mut report)?;
     }
     let inputs = transaction.gc_inputs()?;
     let plan = plan(&inputs, &GcPolicy { now: timestamp, max_age: options.max_age, max_size: options.max_size });
@@ -256,33 +273,67 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
     }
 
     for object in &plan.objects {
-        let path = objects.path(&object.object);
         report.bytes_logical += object.size;
-        match remove(&path, options.dry_run) {
-            Ok(freed) => {
-                report.objects_deleted += 1;
-                report.bytes_freed += freed;
-            }
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(error) => return Err(cargo_store_cas::Error::io("delete", &path, error).into()),
+        if let Some(freed) = directory.delete_object(&object.object, options.dry_run)? {
+            report.objects_deleted += 1;
+            report.bytes_freed += freed;
         }
     }
     let evicted: HashSet<i64> = plan.units.iter().map(|(unit, _)| *unit).collect();
-    let mut manifests = HashSet::new();
+    let mut unit_keys = HashSet::new();
     for unit in &inputs.units {
         if !evicted.contains(&unit.id) || options.dry_run {
-            manifests.insert(root.join(manifest_path(&unit.key)));
+            unit_keys.insert(unit.key.as_str());
         } else {
-            objects.remove_manifest(&unit.key)?;
+            directory.remove_manifest(&unit.key)?;
         }
     }
+    // A dry run deletes no object: those it would delete are still listed, not orphans.
     let deleted: HashSet<ObjectId> = plan.objects.iter().map(|object| object.object).collect();
-    let known: HashSet<ObjectId> =
-        inputs.objects.iter().map(|object| object.object).filter(|object| !deleted.contains(object)).collect();
-    let kept = Kept { objects: &known, deleted: &deleted, manifests: &manifests };
-    sweep_orphans(&root, &kept, timestamp, options.dry_run, &mut report)?;
+    let objects: HashSet<ObjectId> = inputs
+        .objects
+        .iter()
+        .map(|object| object.object)
+        .filter(|object| options.dry_run || !deleted.contains(object))
+        .collect();
+    let referenced = Referenced { objects: &objects, unit_keys: &unit_keys };
+    for orphan in directory.orphans(&referenced, timestamp, ORPHAN_GRACE)? {
+        report.bytes_logical += orphan.bytes();
+        if let Some(freed) = directory.delete(&orphan, options.dry_run)? {
+            report.orphans_deleted += 1;
+            report.bytes_freed += freed;
+        }
+    }
+    expire_caches(&directory, &roots, timestamp, options.dry_run, &mut report)?;
     report.elapsed_ms = elapsed_ms(start);
     Ok(report)
+}
+
+/// Deletes the cache entries that expired (step 5 of the module docs); the build directories
+/// still registered are those of `roots` that this collection did not drop.
+fn expire_caches(
+    directory: &StoreDirectory,
+    roots: &[RootRecord],
+    timestamp: i64,
+    dry_run: bool,
+    report: &mut GcReport,
+) -> crate::Result<()> {
+    let dropped: HashSet<&Path> = report.roots_dropped.iter().map(|root| root.path.as_path()).collect();
+    let build_directories: Vec<PathBuf> =
+        roots.iter().map(|root| root.path.clone()).filter(|path| !dropped.contains(path.as_path())).collect();
+    let expiry = CacheExpiry {
+        now: timestamp,
+        max_age: CACHE_MAX_AGE,
+        grace: ORPHAN_GRACE,
+        build_directories: &build_directories,
+    };
+    for entry in directory.expired_cache_entries(&expiry)? {
+        if let Some(freed) = directory.delete(&entry, dry_run)? {
+            report.cache_files_deleted += 1;
+            report.cache_bytes_freed += freed;
+        }
+    }
+    Ok(())
 }
 
 /// What the filesystem says about a root.
@@ -382,112 +433,65 @@ fn check_root(
     Ok(())
 }
 
-/// Removes a file (not following a symlink) and returns the disk space that frees: none if
-/// another hard link keeps the inode alive. With `dry_run`, only measures.
-fn remove(path: &Path, dry_run: bool) -> io::Result<u64> {
-    let metadata = fs::symlink_metadata(path)?;
-    let freed = if metadata.nlink() <= 1 { metadata.blocks() * 512 } else { 0 };
-    if !dry_run {
-        if metadata.is_dir() {
-            fs::remove_dir_all(path)?;
-        } else {
-            fs::remove_file(path)?;
-        }
-    }
-    Ok(freed)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cargo_store_cas::CacheBucket;
+    use cargo_store_fs::{FileTimes, set_times};
 
-/// What the orphan sweep must leave alone.
-struct Kept<'a> {
-    /// Objects the index lists after the collection.
-    objects: &'a HashSet<ObjectId>,
-    /// Objects the collection deletes (still there in a dry run).
-    deleted: &'a HashSet<ObjectId>,
-    /// Manifest files of the units that remain.
-    manifests: &'a HashSet<PathBuf>,
-}
+    /// A cache entry at `path`, last used `age` seconds ago.
+    fn entry(path: &Path, age: i64) {
+        fs::create_dir_all(path.parent().expect("a bucket")).expect("create the bucket");
+        fs::write(path, b"answer").expect("write the entry");
+        set_times(path, FileTimes { modified_ns: (now() - age) * 1_000_000_000 }).expect("age the entry");
+    }
 
-/// Deletes files in `objects/` and `manifests/` that no index row names and anything in
-/// `tmp/`, once older than [`ORPHAN_GRACE`] by their last status change (publishing an object
-/// changes it; its mtime is the build's, not the store's). Never descends into a symbolic link.
-fn sweep_orphans(
-    root: &Path,
-    kept: &Kept<'_>,
-    timestamp: i64,
-    dry_run: bool,
-    report: &mut GcReport,
-) -> crate::Result<()> {
-    let old_enough = |metadata: &fs::Metadata| timestamp - metadata.ctime() >= ORPHAN_GRACE;
-    let orphan = |path: &Path, metadata: &fs::Metadata, report: &mut GcReport| -> crate::Result<()> {
-        report.bytes_logical += metadata.len();
-        match remove(path, dry_run) {
-            Ok(freed) => {
-                report.orphans_deleted += 1;
-                report.bytes_freed += freed;
-                Ok(())
-            }
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(cargo_store_cas::Error::io("delete", path, error).into()),
+    #[test]
+    fn gc_expires_unused_cache_entries_and_keeps_fresh_ones() {
+        let temporary = tempfile::tempdir().expect("tempdir");
+        let root = temporary.path().join("store");
+        let directory = Store::open(&root, Access::Shared, &mut |_| {}).expect("create the store").directory().clone();
+        let fresh = [
+            directory.cache(CacheBucket::Workspaces).join("fresh.json"),
+            directory.cache(CacheBucket::Rustc).join("fresh.txt"),
+            directory.cache(CacheBucket::HostCfg).join("fresh.txt"),
+            // Just written by an ingest whose root gc does not see yet: within the grace period.
+            directory.sync_shape_path(Path::new("/work/new/target")),
+        ];
+        let old = [
+            directory.cache(CacheBucket::Workspaces).join("by-content").join("old.json"),
+            directory.cache(CacheBucket::Rustc).join("old.txt"),
+            directory.cache(CacheBucket::HostCfg).join("old.txt"),
+            // A build directory that is not registered (any more): it goes after the grace period.
+            directory.sync_shape_path(Path::new("/work/gone/target")),
+        ];
+        for path in &fresh {
+            entry(path, 60);
         }
-    };
-    let objects = root.join("objects");
-    for directory in entries(&objects)? {
-        let metadata =
-            fs::symlink_metadata(&directory).map_err(|error| cargo_store_cas::Error::io("read", &directory, error))?;
-        if !metadata.is_dir() {
-            if old_enough(&metadata) {
-                orphan(&directory, &metadata, report)?;
-            }
-            continue;
+        for path in &old[..3] {
+            entry(path, CACHE_MAX_AGE + DAY);
         }
-        let prefix = directory.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-        for file in entries(&directory)? {
-            let name = file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-            let id = ObjectId::from_file_name(&prefix, &name);
-            let metadata = match fs::symlink_metadata(&file) {
-                Ok(metadata) => metadata,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-                Err(error) => return Err(cargo_store_cas::Error::io("read", &file, error).into()),
-            };
-            let listed = id.is_some_and(|id| kept.objects.contains(&id) || (dry_run && kept.deleted.contains(&id)));
-            if (!listed || !metadata.is_file()) && old_enough(&metadata) {
-                orphan(&file, &metadata, report)?;
-            }
-        }
-    }
-    for directory in entries(&root.join("manifests"))? {
-        let listed = |path: &Path| kept.manifests.contains(path);
-        let files = match fs::symlink_metadata(&directory) {
-            Ok(metadata) if metadata.is_dir() => entries(&directory)?,
-            _ => vec![directory.clone()],
-        };
-        for file in files {
-            if let Ok(metadata) = fs::symlink_metadata(&file)
-                && !(listed(&file) && metadata.is_file())
-                && old_enough(&metadata)
-            {
-                orphan(&file, &metadata, report)?;
-            }
-        }
-    }
-    for entry in entries(&root.join("tmp"))? {
-        if let Ok(metadata) = fs::symlink_metadata(&entry)
-            && old_enough(&metadata)
-        {
-            orphan(&entry, &metadata, report)?;
-        }
-    }
-    Ok(())
-}
+        entry(&old[3], 2 * ORPHAN_GRACE);
 
-/// The entries of a directory; none if it does not exist.
-fn entries(directory: &Path) -> crate::Result<Vec<PathBuf>> {
-    match fs::read_dir(directory) {
-        Ok(entries) => entries
-            .map(|entry| entry.map(|entry| entry.path()))
-            .collect::<io::Result<_>>()
-            .map_err(|error| cargo_store_cas::Error::io("read directory", directory, error).into()),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(error) => Err(cargo_store_cas::Error::io("read directory", directory, error).into()),
+        let options =
+            GcOptions { store: root, max_age: DEFAULT_MAX_AGE, max_size: DEFAULT_MAX_SIZE, dry_run: true, auto: None };
+        let report = gc(&options, &mut |_| {}).expect("a dry run");
+        assert_eq!(report.cache_files_deleted, old.len() as u64, "{report:#?}");
+        assert!(old.iter().all(|path| path.exists()), "a dry run deleted a cache entry");
+
+        let report = gc(&GcOptions { dry_run: false, ..options }, &mut |_| {}).expect("gc");
+        assert_eq!(report.cache_files_deleted, old.len() as u64, "{report:#?}");
+        assert!(report.cache_bytes_freed > 0, "{report:#?}");
+        assert_eq!(
+            (report.orphans_deleted, report.bytes_logical),
+            (0, 0),
+            "cache entries are not orphans: {report:#?}"
+        );
+        for path in &old {
+            assert!(!path.exists(), "{} was kept", path.display());
+        }
+        for path in &fresh {
+            assert!(path.exists(), "{} was deleted", path.display());
+        }
     }
 }

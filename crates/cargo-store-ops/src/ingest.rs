@@ -41,8 +41,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use cargo_store_cas::{
-    Access, FileIdentity, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store, StoredUnit,
-    hash_file, now,
+    Access, CacheBucket, FileIdentity, ManifestEntry, NewUnit, ObjectId, ObjectRecord, ObjectSource, PackageKey, Store,
+    StoredUnit, hash_file, now,
 };
 use cargo_store_units::{
     SkipReason, Times, Toolchain, Unit, UnitFile, UnitKey, UnitKind, build_inputs_digest, current_units, eligibility,
@@ -150,8 +150,9 @@ pub fn ingest_with_progress(
     let shape = crate::sync::shape(&build_directory);
     // `rustc -vV` takes as long as the scan of a large target: run them side by side.
     let (toolchain, scanned) = std::thread::scope(|scope| {
-        let toolchain =
-            scope.spawn(|| Toolchain::detect_cached(&workspace.root, crate::rustc_cache(&options.store).as_deref()));
+        let toolchain = scope.spawn(|| {
+            Toolchain::detect_cached(&workspace.root, crate::cache(&options.store, CacheBucket::Rustc).as_deref())
+        });
         let scanned = scan(&build_directory);
         (toolchain.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), scanned)
     });
@@ -271,7 +272,7 @@ pub fn ingest_with_progress(
         }
     }
     let store_device = store.device();
-    let objects_store = store.objects().clone();
+    let directory = store.directory().clone();
     progress.start("storing", sources.len() as u64);
     let written: Vec<(ObjectId, usize, crate::Result<cargo_store_cas::StagedObject>)> = sources
         .par_iter()
@@ -284,7 +285,7 @@ pub fn ingest_with_progress(
                 hardlink: file.class.hardlink_by_default() && file.device == store_device,
                 writable: file.class.hardlink_allowed(),
             };
-            let staged = objects_store.store(id, &source);
+            let staged = directory.store(id, &source);
             progress.advance(1);
             (id, unit, staged.map_err(Error::from))
         })
@@ -360,7 +361,7 @@ pub fn ingest_with_progress(
         let id = match transaction.unit_id(&new_unit.key)? {
             Some(id) => id,
             None => {
-                objects_store.write_manifest(&new_unit)?;
+                directory.write_manifest(&new_unit)?;
                 transaction.insert_unit(&new_unit, timestamp)?
             }
         };
@@ -464,7 +465,7 @@ fn plan_retimes(
             unit.files.iter().map(|file| (file.path.as_os_str().as_bytes(), file)).collect();
         // The same files; not always the same sizes: `deps/*.d` names the target directory it
         // was built in. Only the times are taken, the stored bytes stay (an object is only
-        // replaced by a file with its very bytes, see `Objects::replace`).
+        // replaced by a file with its very bytes, see `StoreDirectory::replace`).
         let same_files = on_disk.len() == stored_unit.files.len()
             && stored_unit.files.iter().all(|file| on_disk.contains_key(file.path.as_slice()));
         if !same_files
@@ -522,7 +523,7 @@ fn retime(store: &std::path::Path, retimes: &[Retime]) -> crate::Result<Option<u
     let Some(mut store) = Store::try_open(store, Access::Exclusive)? else {
         return Ok(None);
     };
-    let objects = store.objects().clone();
+    let directory = store.directory().clone();
     let transaction = store.index_mut().transaction()?;
     let ids: Vec<i64> = retimes.iter().map(|retime| retime.unit).collect();
     let now_stored: HashMap<i64, StoredUnit> =
@@ -543,7 +544,7 @@ fn retime(store: &std::path::Path, retimes: &[Retime]) -> crate::Result<Option<u
         let mut records = Vec::new();
         for (id, path, identity) in &retime.objects {
             let source = ObjectSource { path, identity: *identity, hardlink: true, writable: true };
-            match objects.replace(*id, &source) {
+            match directory.replace(*id, &source) {
                 Ok(record) => records.push(record),
                 // Changed since the scan, or other bytes than the stored object (a build that
                 // is not reproducible): the object stays, and is copied with the new time.
@@ -554,7 +555,7 @@ fn retime(store: &std::path::Path, retimes: &[Retime]) -> crate::Result<Option<u
             }
         }
         transaction.retime_unit(retime.unit, &retime.times, &records)?;
-        objects.write_manifest(&transaction.new_unit(retime.unit)?)?;
+        directory.write_manifest(&transaction.new_unit(retime.unit)?)?;
         count += 1;
     }
     transaction.commit()?;

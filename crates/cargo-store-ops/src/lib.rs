@@ -29,8 +29,8 @@ pub use error::Error;
 pub use exec::{ExecEvents, ExecOptions, ExecReport, exec};
 pub use explain::{Explanation, PackageVerdict};
 pub use gc::{
-    AUTO_INTERVAL, Auto, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport, MISSING_ROOT_GRACE,
-    ORPHAN_GRACE, gc,
+    AUTO_INTERVAL, Auto, CACHE_MAX_AGE, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport,
+    MISSING_ROOT_GRACE, ORPHAN_GRACE, gc,
 };
 pub use gc::{DropReason, GcSkip};
 pub use hint::hint_of;
@@ -64,14 +64,14 @@ pub(crate) fn load_workspace(
     manifest_path: Option<&std::path::Path>,
     target_directory: Option<&std::path::Path>,
 ) -> Result<cargo_store_units::Workspace> {
-    let cache = store.is_dir().then(|| store.join("cache").join("workspaces"));
+    let cache = cache(store, cargo_store_cas::CacheBucket::Workspaces);
     Ok(cargo_store_units::Workspace::load_cached(manifest_path, target_directory, cache.as_deref())?)
 }
 
-/// The store's cache of `rustc -vV` answers (see `Toolchain::detect_cached`), once the store
-/// exists.
-pub(crate) fn rustc_cache(store: &std::path::Path) -> Option<std::path::PathBuf> {
-    store.is_dir().then(|| store.join("cache").join("rustc"))
+/// The directory of one of the store's caches (`rustc -vV` answers for
+/// `Toolchain::detect_cached`, say), once the store exists.
+pub(crate) fn cache(store: &std::path::Path, bucket: cargo_store_cas::CacheBucket) -> Option<std::path::PathBuf> {
+    store.is_dir().then(|| cargo_store_cas::StoreDirectory::new(store).cache(bucket))
 }
 
 /// A size for people: `512 B`, `1.5 KiB`, `3.0 GiB`.

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use cargo_store_cas::{Objects, PackageKey, StoredUnit};
+use cargo_store_cas::{PackageKey, StoreDirectory, StoredUnit};
 use cargo_store_units::{Difference, DifferenceKind, Toolchain, Unit, Variant, Workspace, eligibility, scan};
 use serde::Serialize;
 
@@ -60,7 +60,7 @@ pub(crate) fn built_here(workspace: &Workspace, toolchain: &Toolchain) -> crate:
 pub(crate) fn misses(
     here: &[(PackageKey, Unit)],
     stored: &[StoredUnit],
-    objects: &Objects,
+    directory: &StoreDirectory,
     build_directory: &Path,
 ) -> BTreeMap<PackageKey, Vec<Miss>> {
     let fingerprints: HashSet<&str> = stored.iter().map(|unit| unit.fingerprint.as_str()).collect();
@@ -75,7 +75,7 @@ pub(crate) fn misses(
             .iter()
             .filter(|candidate| candidate.package == *package && candidate.fingerprint_name == unit.fingerprint_name)
             .filter_map(|candidate| {
-                let variant = stored_variant(candidate, objects)?;
+                let variant = stored_variant(candidate, directory)?;
                 let differences = built.differences(&variant);
                 let other_place = candidate.place != unit.place.path.to_string_lossy();
                 Some(((differences.len(), other_place), candidate, differences))
@@ -105,10 +105,10 @@ fn unit_variant(unit: &Unit, build_directory: &Path) -> Option<Variant> {
 }
 
 /// The fingerprint JSON of a stored unit, read from its object.
-fn stored_variant(unit: &StoredUnit, objects: &Objects) -> Option<Variant> {
+fn stored_variant(unit: &StoredUnit, directory: &StoreDirectory) -> Option<Variant> {
     let layout = cargo_store_units::Layout::from_name(&unit.layout)?;
     let json = layout.fingerprint_file(Path::new(""), &unit.name, &unit.fingerprint_name)?.with_extension("json");
     let file = unit.files.iter().find(|file| file.path == json.as_os_str().as_encoded_bytes())?;
-    let bytes = std::fs::read(objects.path(&file.object.as_ref()?.id)).ok()?;
+    let bytes = std::fs::read(directory.object_path(&file.object.as_ref()?.id)).ok()?;
     Variant::parse(&bytes)
 }

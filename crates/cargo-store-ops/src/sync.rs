@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use cargo_store_cas::StoreDirectory;
 use cargo_store_units::Workspace;
 use serde::Serialize;
 
@@ -145,30 +146,19 @@ fn ingest_if_changed(store: &Path, manifest: &Path, build_directory: &Path, repo
     }
 }
 
-/// Where the shape of `build_directory` is remembered in `store`.
-fn shape_record(store: &Path, build_directory: &Path) -> PathBuf {
-    let name = blake3::hash(build_directory.as_os_str().as_encoded_bytes()).to_hex();
-    store.join("cache").join("sync").join(format!("{name}.txt"))
-}
-
 /// The shape of `build_directory` when it was last ingested (or checked out into with nothing
 /// unseen in it).
 pub(crate) fn recorded_shape(store: &Path, build_directory: &Path) -> Option<String> {
-    std::fs::read_to_string(shape_record(store, build_directory)).ok()
+    let record = StoreDirectory::new(store).sync_shape_path(build_directory);
+    cargo_store_fs::read_cache_entry(&record).and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
 /// Remembers `shape` as the shape of `build_directory` whose every unit is stored or was
 /// looked at by an ingest. An optimisation: failing to remember is not the user's problem.
+/// Called once the build directory is registered: gc deletes the shapes of build directories
+/// that are not.
 pub(crate) fn remember_shape(store: &Path, build_directory: &Path, shape: &str) {
-    let record = shape_record(store, build_directory);
-    if let Some(parent) = record.parent()
-        && std::fs::create_dir_all(parent).is_ok()
-    {
-        let temporary = cargo_store_fs::temporary_path(&record);
-        if std::fs::write(&temporary, shape).is_err() || std::fs::rename(&temporary, &record).is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
-    }
+    cargo_store_fs::write_cache_entry(&StoreDirectory::new(store).sync_shape_path(build_directory), shape.as_bytes());
 }
 
 /// The top directory of the git worktree that `directory` is in.

@@ -11,15 +11,13 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use cargo_store_cas::{
-    Access, Eviction, FileIdentity, GcPlan, ObjectRecord, ObjectSource, Objects, Store, hash_file, manifest_path, now,
+    Access, Eviction, FileIdentity, GcPlan, ObjectRecord, ObjectSource, ObjectState, Store, StoreDirectory, hash_file,
 };
-use cargo_store_fs::FileTimes;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -112,23 +110,14 @@ pub struct VerifyReport {
     pub elapsed_ms: u64,
 }
 
-/// What the filesystem says about one object.
-enum Finding {
-    Intact,
-    Refreshed(ObjectRecord),
-    Missing,
-    Damaged(String),
-}
-
 /// Verifies (and with `repair`, repairs) the store.
 pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<VerifyReport> {
     let start = Instant::now();
     let mut store = Store::open_existing(&options.store, Access::Exclusive, waiting)?;
-    let objects = store.objects().clone();
-    let root = store.root().to_path_buf();
+    let directory = store.directory().clone();
     let mut report = VerifyReport {
         version: REPORT_VERSION,
-        store: root.clone(),
+        store: directory.root().to_path_buf(),
         consistent: true,
         full: options.full,
         objects_checked: 0,
@@ -145,7 +134,7 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
     for detail in transaction.database_problems()? {
         report.problems.push(Problem {
             kind: ProblemKind::Index,
-            path: root.join("index.sqlite"),
+            path: directory.index_path(),
             detail,
             repaired: false,
         });
@@ -153,24 +142,24 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
 
     let all = transaction.all_objects()?;
     report.objects_checked = all.len() as u64;
-    let findings: Vec<(Finding, u64)> =
-        all.par_iter().map(|(_, record)| examine(&objects, record, options.full)).collect();
+    let findings: Vec<(ObjectState, u64)> =
+        all.par_iter().map(|(_, record)| directory.check_object(record, options.full)).collect();
     let mut lost: Vec<i64> = Vec::new();
     for ((row, record), (finding, hashed)) in all.iter().zip(findings) {
         report.objects_hashed += u64::from(hashed > 0);
         report.bytes_hashed += hashed;
-        let path = objects.path(&record.id);
+        let path = directory.object_path(&record.id);
         let (kind, detail) = match finding {
-            Finding::Intact => continue,
-            Finding::Refreshed(current) => {
+            ObjectState::Intact => continue,
+            ObjectState::Refreshed(current) => {
                 transaction.update_object(*row, &current)?;
                 report.objects_refreshed += 1;
                 continue;
             }
-            Finding::Missing => (ProblemKind::MissingObject, "the file is missing".to_owned()),
-            Finding::Damaged(detail) => {
+            ObjectState::Missing => (ProblemKind::MissingObject, "the file is missing".to_owned()),
+            ObjectState::Damaged(detail) => {
                 let shared = sharing_inode(&transaction, *row, &path)?;
-                let moved = quarantine(&root, &path)?;
+                let moved = directory.quarantine(&record.id)?;
                 report.quarantined.push(moved.clone());
                 let mut detail = format!("{detail}; moved to `{}`", moved.display());
                 if !shared.is_empty() {
@@ -185,7 +174,7 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
         };
         let mut problem = Problem { kind, path: path.clone(), detail, repaired: false };
         if options.repair {
-            match restore(&transaction, &objects, *row, record)? {
+            match restore(&transaction, &directory, *row, record)? {
                 Some(from) => {
                     problem.repaired = true;
                     problem.detail.push_str(&format!("; restored from `{}`", from.display()));
@@ -225,7 +214,7 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
 
     // Every unit's manifest must be on disk, or the index could not be rebuilt from it.
     for (unit, key) in transaction.unit_keys()? {
-        let path = root.join(manifest_path(&key));
+        let path = directory.manifest_path(&key);
         if path.is_file() {
             continue;
         }
@@ -236,7 +225,7 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
             repaired: false,
         };
         if options.repair {
-            objects.write_manifest(&transaction.new_unit(unit)?)?;
+            directory.write_manifest(&transaction.new_unit(unit)?)?;
             problem.repaired = true;
             problem.detail.push_str("; written again from the index");
         }
@@ -244,51 +233,11 @@ pub fn verify(options: &VerifyOptions, waiting: &mut dyn FnMut(&str)) -> crate::
     }
     transaction.commit()?;
     for key in dropped_keys {
-        objects.remove_manifest(&key)?;
+        directory.remove_manifest(&key)?;
     }
     report.consistent = report.problems.iter().all(|problem| problem.repaired);
     report.elapsed_ms = elapsed_ms(start);
     Ok(report)
-}
-
-/// Looks at one object file: the quick check, and a rehash when asked or when the quick check
-/// fails. Returns the finding and the bytes hashed.
-fn examine(objects: &Objects, record: &ObjectRecord, full: bool) -> (Finding, u64) {
-    let path = objects.path(&record.id);
-    let metadata = match fs::symlink_metadata(&path) {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return (Finding::Missing, 0),
-        Err(error) => return (Finding::Damaged(format!("cannot be read: {error}")), 0),
-    };
-    if !metadata.is_file() {
-        return (Finding::Damaged("is not a regular file".to_owned()), 0);
-    }
-    let current = FileIdentity::of(&metadata);
-    let recorded =
-        FileIdentity { size: record.size, inode: record.inode, times: FileTimes { modified_ns: record.modified_ns } };
-    if current.size != record.size {
-        return (Finding::Damaged(format!("has {} bytes instead of {}", current.size, record.size)), 0);
-    }
-    if current == recorded && !full {
-        return (Finding::Intact, 0);
-    }
-    match hash_file(&path, &current) {
-        Ok(hash) if hash.as_bytes() == &record.id.hash => {
-            if current == recorded {
-                (Finding::Intact, current.size)
-            } else {
-                let refreshed = ObjectRecord {
-                    id: record.id,
-                    size: current.size,
-                    modified_ns: current.times.modified_ns,
-                    inode: current.inode,
-                };
-                (Finding::Refreshed(refreshed), current.size)
-            }
-        }
-        Ok(_) => (Finding::Damaged("its bytes do not match its hash".to_owned()), current.size),
-        Err(error) => (Finding::Damaged(format!("cannot be hashed: {error}")), 0),
-    }
 }
 
 /// The files of registered build directories that are the object file at `path` itself (the
@@ -312,22 +261,11 @@ fn sharing_inode(
         .collect())
 }
 
-/// Moves a damaged object file to `quarantine/`, keeping it for inspection.
-fn quarantine(root: &Path, path: &Path) -> crate::Result<PathBuf> {
-    let directory = root.join("quarantine");
-    fs::create_dir_all(&directory)
-        .map_err(|error| cargo_store_cas::Error::io("create directory", &directory, error))?;
-    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    let target = directory.join(format!("{name}.{}", now()));
-    fs::rename(path, &target).map_err(|error| cargo_store_cas::Error::io("quarantine", path, error))?;
-    Ok(target)
-}
-
 /// Restores an object from a registered worktree file that still hashes right; returns the
 /// file it came from.
 fn restore(
     transaction: &cargo_store_cas::IndexTransaction<'_>,
-    objects: &Objects,
+    directory: &StoreDirectory,
     row: i64,
     record: &ObjectRecord,
 ) -> crate::Result<Option<PathBuf>> {
@@ -342,7 +280,7 @@ fn restore(
         }
         let source =
             ObjectSource { path: &copy.path, identity, hardlink: false, writable: copy.class.hardlink_allowed() };
-        let staged = objects.store(record.id, &source)?;
+        let staged = directory.store(record.id, &source)?;
         transaction.update_object(row, &staged.record)?;
         return Ok(Some(copy.path));
     }

@@ -15,7 +15,8 @@ use crate::output::{bytes, count, duration, json, parse_duration, parse_size};
 /// root holds and that were not used for `--max-age` are deleted; then, while the store is
 /// bigger than `--max-size`, the least recently used units (a worktree that uses one keeps its
 /// own copy or link). A unit always goes with the units that depend on it. Files left over by
-/// interrupted commands are deleted after an hour.
+/// interrupted commands are deleted after an hour, and the store's cached answers (of `cargo
+/// metadata` and rustc) once unused for 30 days.
 ///
 /// Run it from a timer (`cargo store timer install`) with `--auto`: it then does nothing if
 /// another cargo-store command is running, if the last collection was less than 20 hours ago,
@@ -109,6 +110,13 @@ pub fn print(report: &GcReport) {
         );
     }
     println!("  store: {} -> {}", bytes(report.bytes_before), bytes(report.bytes_after));
+    if report.cache_files_deleted > 0 {
+        println!(
+            "  cache: {} not used for 30 days, or for build directories no longer registered ({} freed on disk)",
+            count(report.cache_files_deleted, "file"),
+            bytes(report.cache_bytes_freed)
+        );
+    }
     println!(
         "  roots: {} checked, {} missing (kept for 7 days), {} dropped, {} stale references dropped",
         report.roots_checked,
