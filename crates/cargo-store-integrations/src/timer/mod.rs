@@ -576,9 +576,8 @@ mod tests {
             .expect("link the timer as systemctl enable does");
         let failing = TimerOptions { control: "false".into(), ..options.clone() };
         let error = uninstall(&failing).expect_err("an enabled timer that cannot be disabled");
-        let message = error.to_string();
-        assert!(message.contains("systemctl --user disable --now cargo-store-gc.timer"), "{message}");
-        assert!(message.contains("\nhint: "), "{message}");
+        let hint = error.hint().unwrap_or_default();
+        assert!(hint.contains("run `systemctl --user disable --now cargo-store-gc.timer`"), "{hint}");
         assert!(options.paths().iter().all(|path| path.is_file()), "the unit files are kept");
         Ok(())
     }
