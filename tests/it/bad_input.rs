@@ -392,6 +392,25 @@ fn a_store_writable_by_others_is_refused() {
     );
 }
 
+/// A worktree whose target directory is on a read-only filesystem: the error is about the
+/// worktree, and never tells the user to move the store.
+#[test]
+fn a_read_only_worktree_is_named_not_the_store() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    let target = worktree_b.join("target");
+    let Some(mount) = Mount::tmpfs(&target, "size=64m") else { return };
+    mount.remount("remount,ro");
+    let checkout = attempt(&mut checkout_command(&fixture, &fixture.store(), &worktree_b, &["--no-sync"]));
+    mount.remount("remount,rw");
+    let stderr = assert_error(&checkout, "checkout into a read-only worktree", &[&target], &[&["read-only"]]);
+    assert!(stderr.contains("worktree"), "the hint is not about the worktree: {stderr}");
+    assert!(!stderr.contains("--store") && !stderr.contains("CARGO_STORE_DIR"), "blames the store: {stderr}");
+}
+
 #[test]
 fn a_store_on_a_read_only_filesystem_fails_and_says_so() {
     let fixture = Fixture::new();

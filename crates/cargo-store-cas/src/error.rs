@@ -1,4 +1,5 @@
-//! Errors of the store: each names the path and, where the user can act, ends with a hint.
+//! Errors of the store: each names the path and, where the user can act, says what to do in
+//! [`Error::hint`]: a read-only or full filesystem under the store gets a hint about the store.
 
 use std::io;
 use std::path::PathBuf;
@@ -21,25 +22,19 @@ pub enum Error {
     #[error(transparent)]
     Filesystem(cargo_store_fs::Error),
     /// The store is on a read-only filesystem.
-    #[error(
-        "cannot write `{path}`: the filesystem is read-only\nhint: cargo-store needs a writable store: remount it read-write, or use another store with `--store DIR` or CARGO_STORE_DIR"
-    )]
+    #[error("cannot write `{path}`: the filesystem is read-only")]
     ReadOnly {
         /// What could not be written.
         path: PathBuf,
     },
     /// The store's filesystem is full.
-    #[error(
-        "no space left on the device of `{path}`\nhint: free some space there, or shrink the store with `cargo store gc --max-size SIZE`; what was being written was left out of the store"
-    )]
+    #[error("no space left on the device of `{path}`")]
     Full {
         /// What could not be written.
         path: PathBuf,
     },
     /// The index could not be read or written.
-    #[error(
-        "the store index `{path}` could not be used: {source}\nhint: if it is damaged, `cargo store repair --rebuild-index` rebuilds it from the objects and manifests (the old file is kept aside)"
-    )]
+    #[error("the store index `{path}` could not be used: {source}")]
     Index {
         /// The index file.
         path: PathBuf,
@@ -49,7 +44,7 @@ pub enum Error {
     },
     /// The index was written by a newer cargo-store.
     #[error(
-        "the store index `{path}` has schema version {found}, newer than this cargo-store understands ({supported})\nhint: upgrade cargo-store, or use another store with `--store`"
+        "the store index `{path}` has schema version {found}, newer than this cargo-store understands ({supported})"
     )]
     NewerSchema {
         /// The index file.
@@ -60,7 +55,7 @@ pub enum Error {
         supported: i64,
     },
     /// The store directory belongs to another user or is writable by others.
-    #[error("the store `{path}` {problem}\nhint: {hint}")]
+    #[error("the store `{path}` {problem}")]
     Unsafe {
         /// The store directory.
         path: PathBuf,
@@ -70,9 +65,7 @@ pub enum Error {
         hint: String,
     },
     /// The store was written with a newer on-disk layout.
-    #[error(
-        "the store `{path}` has layout version {found}, this cargo-store understands {supported}\nhint: upgrade cargo-store, or use another store with `--store`"
-    )]
+    #[error("the store `{path}` has layout version {found}, this cargo-store understands {supported}")]
     NewerLayout {
         /// The store directory.
         path: PathBuf,
@@ -89,9 +82,7 @@ pub enum Error {
     },
     /// A command that only reads the store (or collects it) was pointed at a path that holds
     /// no store; it creates none there.
-    #[error(
-        "no store at `{path}`{detail}\nhint: `cargo store ingest` creates the store after a build; if the store is elsewhere, check `--store` and CARGO_STORE_DIR"
-    )]
+    #[error("no store at `{path}`{detail}")]
     NoStore {
         /// The path given.
         path: PathBuf,
@@ -99,18 +90,34 @@ pub enum Error {
         detail: &'static str,
     },
     /// `CARGO_STORE_DIR` holds a relative path.
-    #[error(
-        "CARGO_STORE_DIR is the relative path `{path}`, which would name another store in every directory\nhint: set CARGO_STORE_DIR to an absolute path (a relative `--store` on the command line is fine)"
-    )]
+    #[error("CARGO_STORE_DIR is the relative path `{path}`, which would name another store in every directory")]
     RelativeLocation {
         /// The value of the variable.
         path: PathBuf,
     },
     /// No store location could be determined.
-    #[error(
-        "no store location: neither CARGO_STORE_DIR, XDG_CACHE_HOME nor HOME is set\nhint: pass `--store DIR` or set CARGO_STORE_DIR"
-    )]
+    #[error("no store location: neither CARGO_STORE_DIR, XDG_CACHE_HOME nor HOME is set")]
     NoLocation,
+}
+
+impl Error {
+    /// What the user can do about it, printed after the whole message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Io { .. } => None,
+            Error::Filesystem(inner) => inner.hint(),
+            Error::ReadOnly { .. } => Some("cargo-store needs a writable store: remount it read-write, or use another store with `--store DIR` or CARGO_STORE_DIR".to_owned()),
+            Error::Full { .. } => Some("free some space there, or shrink the store with `cargo store gc --max-size SIZE`; what was being written was left out of the store".to_owned()),
+            Error::Index { .. } => Some("if it is damaged, `cargo store repair --rebuild-index` rebuilds it from the objects and manifests (the old file is kept aside)".to_owned()),
+            Error::NewerSchema { .. } => Some("upgrade cargo-store, or use another store with `--store`".to_owned()),
+            Error::Unsafe { hint, .. } => Some(hint.clone()),
+            Error::NewerLayout { .. } => Some("upgrade cargo-store, or use another store with `--store`".to_owned()),
+            Error::Changed { .. } => None,
+            Error::NoStore { .. } => Some("`cargo store ingest` creates the store after a build; if the store is elsewhere, check `--store` and CARGO_STORE_DIR".to_owned()),
+            Error::RelativeLocation { .. } => Some("set CARGO_STORE_DIR to an absolute path (a relative `--store` on the command line is fine)".to_owned()),
+            Error::NoLocation => Some("pass `--store DIR` or set CARGO_STORE_DIR".to_owned()),
+        }
+    }
 }
 
 impl Error {

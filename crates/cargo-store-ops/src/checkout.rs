@@ -263,8 +263,8 @@ pub fn checkout_with_progress(
             }
         }
         if !options.dry_run {
-            let metadata = fs::metadata(&build_directory)
-                .map_err(|error| cargo_store_cas::Error::io("read metadata of", &build_directory, error))?;
+            let metadata =
+                fs::metadata(&build_directory).map_err(Error::worktree("read metadata of", &build_directory))?;
             let root = transaction.register_root(&build_directory, metadata.dev(), metadata.ino(), now())?;
             transaction.set_workspace(root, &workspace.root, repository.as_deref())?;
             let ids: Vec<i64> = selection.units.iter().map(|unit| unit.id).collect();
@@ -334,8 +334,7 @@ fn apply(
         .filter_map(|file| file.destination.parent())
         .collect();
     for directory in directories {
-        fs::create_dir_all(directory)
-            .map_err(|error| cargo_store_cas::Error::io("create directory", directory, error))?;
+        fs::create_dir_all(directory).map_err(Error::worktree("create directory", directory))?;
     }
     let directory = store.directory();
     let linker = Linker::new(options.link, options.strict, store.root(), build_directory);
@@ -376,7 +375,7 @@ fn apply(
                 placed_units.insert(file.unit);
             }
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => report.files_present += 1,
-            Err(error) => return Err(cargo_store_cas::Error::io("hard-link", &file.destination, error).into()),
+            Err(error) => return Err(Error::worktree("hard-link", &file.destination)(error)),
         }
     }
     // A unit whose every file a concurrent checkout placed first was not placed by this one.
@@ -898,19 +897,22 @@ fn place(directory: &StoreDirectory, linker: &Linker, planned: &PlannedFile<'_>)
     let file = planned.file;
     let times = FileTimes { modified_ns };
     match &file.object {
+        // What fails here is writing into the worktree (objects were checked by the plan).
         None => {
-            write_new(&planned.destination, &[], file.mode, Some(times))?;
+            write_new(&planned.destination, &[], file.mode, Some(times)).map_err(Error::Worktree)?;
             Ok(None)
         }
         Some(record) => {
-            let mode = linker.place(
-                &directory.object_path(&record.id),
-                &planned.destination,
-                file.class,
-                file.mode,
-                times,
-                shareable,
-            )?;
+            let mode = linker
+                .place(
+                    &directory.object_path(&record.id),
+                    &planned.destination,
+                    file.class,
+                    file.mode,
+                    times,
+                    shareable,
+                )
+                .map_err(Error::Worktree)?;
             Ok(Some(mode))
         }
     }
@@ -918,7 +920,9 @@ fn place(directory: &StoreDirectory, linker: &Linker, planned: &PlannedFile<'_>)
 
 fn is_already_exists(error: &Error) -> bool {
     match error {
-        Error::Filesystem(error) => error.io_error().is_some_and(|e| e.kind() == io::ErrorKind::AlreadyExists),
+        Error::Filesystem(error) | Error::Worktree(error) => {
+            error.io_error().is_some_and(|e| e.kind() == io::ErrorKind::AlreadyExists)
+        }
         _ => false,
     }
 }
@@ -932,8 +936,7 @@ fn relative(path: &Path, base: &Path) -> String {
 fn create_target(target_directory: &Path, build_directory: &Path) -> crate::Result<()> {
     let created = !target_directory.exists();
     for directory in [target_directory, build_directory] {
-        fs::create_dir_all(directory)
-            .map_err(|error| cargo_store_cas::Error::io("create directory", directory, error))?;
+        fs::create_dir_all(directory).map_err(Error::worktree("create directory", directory))?;
     }
     if created {
         tag_cache_directory(target_directory, "cargo")?;

@@ -15,10 +15,12 @@ pub enum Error {
     /// A filesystem operation failed.
     #[error(transparent)]
     Filesystem(#[from] cargo_store_fs::Error),
+    /// A file or directory of a worktree (its target or build directory) could not be read or
+    /// written: the hint is about the worktree, never about the store.
+    #[error(transparent)]
+    Worktree(cargo_store_fs::Error),
     /// A registered root cannot be read: collecting now could evict what it still uses.
-    #[error(
-        "cannot read the registered build directory `{path}`: {source}\nhint: fix its permissions or mount it again; if it is gone for good, run `cargo store roots forget {path}`"
-    )]
+    #[error("cannot read the registered build directory `{path}`: {source}")]
     RootUnreadable {
         /// The path that could not be read.
         path: PathBuf,
@@ -26,7 +28,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// `roots forget` was given a path that is not a registered root.
-    #[error("`{path}` is not a registered build directory\nhint: `cargo store roots` lists them")]
+    #[error("`{path}` is not a registered build directory")]
     UnknownRoot {
         /// The path given.
         path: PathBuf,
@@ -34,15 +36,13 @@ pub enum Error {
     /// The build directory does not exist: there is nothing to ingest. The build may have gone
     /// elsewhere, as cargo-store reads the target directory from the same settings cargo does
     /// except the command line of that build.
-    #[error(
-        "`{path}` does not exist: this workspace has not been built yet, or not into this directory\nhint: run `cargo build` first, then `cargo store ingest`; if the build went to another directory (`--target-dir`, `CARGO_TARGET_DIR` or `build.target-dir`), give ingest the same `--target-dir DIR`"
-    )]
+    #[error("`{path}` does not exist: this workspace has not been built yet, or not into this directory")]
     NotBuilt {
         /// The build directory.
         path: PathBuf,
     },
     /// A command to run could not be started.
-    #[error("cannot run `{program}`: {source}\nhint: check that `{program}` is installed, on PATH and executable")]
+    #[error("cannot run `{program}`: {source}")]
     CommandNotStarted {
         /// The program.
         program: String,
@@ -50,13 +50,51 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Cargo holds the build lock of a directory that checkout would write into.
-    #[error(
-        "cargo is building in `{path}` right now (it holds `{lock}`): checkout changed nothing\nhint: run `cargo store checkout` again when the build has finished"
-    )]
+    #[error("cargo is building in `{path}` right now (it holds `{lock}`): checkout changed nothing")]
     CargoIsBuilding {
         /// The profile directory.
         path: PathBuf,
         /// Cargo's lock file in it.
         lock: PathBuf,
     },
+}
+
+impl Error {
+    /// What the user can do about it, printed after the whole message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Store(inner) => inner.hint(),
+            Error::Target(inner) => inner.hint(),
+            Error::Filesystem(inner) => inner.hint(),
+            Error::Worktree(inner) => worktree_hint(inner),
+            Error::RootUnreadable { path, .. } => Some(format!("fix its permissions or mount it again; if it is gone for good, run `cargo store roots forget {path}`", path = path.display())),
+            Error::UnknownRoot { .. } => Some("`cargo store roots` lists them".to_owned()),
+            Error::NotBuilt { .. } => Some("run `cargo build` first, then `cargo store ingest`; if the build went to another directory (`--target-dir`, `CARGO_TARGET_DIR` or `build.target-dir`), give ingest the same `--target-dir DIR`".to_owned()),
+            Error::CommandNotStarted { program, .. } => Some(format!("check that `{program}` is installed, on PATH and executable")),
+            Error::CargoIsBuilding { .. } => Some("run `cargo store checkout` again when the build has finished".to_owned()),
+        }
+    }
+}
+
+impl Error {
+    /// An I/O failure on `path` of a worktree, while doing `action`.
+    pub(crate) fn worktree(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error {
+        move |source| Error::Worktree(cargo_store_fs::Error::io(action, path, source))
+    }
+}
+
+/// What to do when a worktree's file could not be read or written.
+fn worktree_hint(error: &cargo_store_fs::Error) -> Option<String> {
+    match error.io_error()?.kind() {
+        std::io::ErrorKind::ReadOnlyFilesystem => Some(
+            "the worktree's filesystem is read-only: make it writable, or check out into a writable directory with `--target-dir DIR`".to_owned(),
+        ),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Some(
+            "the worktree's filesystem is full: free some space there (`cargo clean` in an old worktree frees its build), then run the command again".to_owned(),
+        ),
+        std::io::ErrorKind::PermissionDenied => {
+            Some("check the permissions of the worktree's target directory, and who owns it".to_owned())
+        }
+        _ => None,
+    }
 }

@@ -9,11 +9,10 @@ use std::error::Error as StdError;
 /// The hint of `error` itself (not of its sources), if it is one of ours and has one.
 pub fn hint_of(error: &(dyn StdError + 'static)) -> Option<String> {
     if let Some(error) = error.downcast_ref::<crate::Error>() {
-        return match error {
-            crate::Error::Target(inner) => inner.hint(),
-            crate::Error::Filesystem(inner) => inner.hint(),
-            _ => None,
-        };
+        return error.hint();
+    }
+    if let Some(error) = error.downcast_ref::<cargo_store_cas::Error>() {
+        return error.hint();
     }
     if let Some(error) = error.downcast_ref::<cargo_store_fs::Error>() {
         return error.hint();

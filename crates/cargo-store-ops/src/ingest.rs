@@ -145,7 +145,7 @@ pub fn ingest_with_progress(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::NotBuilt { path: build_directory });
         }
-        Err(error) => return Err(cargo_store_cas::Error::io("read metadata of", &build_directory, error).into()),
+        Err(error) => return Err(Error::worktree("read metadata of", &build_directory)(error)),
     };
     let shape = crate::sync::shape(&build_directory);
     // `rustc -vV` takes as long as the scan of a large target: run them side by side.

@@ -75,7 +75,8 @@ pub fn roots(store: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<Roots
 /// through a symbolic link, or absolute; and also once the directory is gone.
 pub fn forget(store: &Path, path: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<ForgetReport> {
     let mut opened = Store::open_existing(store, Access::Shared, waiting)?;
-    let given = normalize_path(path).map_err(|error| cargo_store_cas::Error::io("resolve", path, error))?;
+    let given =
+        normalize_path(path).map_err(|error| Error::Filesystem(cargo_store_fs::Error::io("resolve", path, error)))?;
     let candidates = [given.clone(), given.join("target")];
     let transaction = opened.index_mut().transaction()?;
     let roots: Vec<(PathBuf, RootRecord)> = transaction
