@@ -57,6 +57,13 @@ pub enum Error {
         /// Cargo's lock file in it.
         lock: PathBuf,
     },
+    /// `sweep` was given a path that is neither a workspace nor a build directory whose
+    /// workspace it can tell.
+    #[error("`{path}` is neither a Cargo workspace nor a build directory whose workspace is known")]
+    NotABuildDirectory {
+        /// The path given.
+        path: PathBuf,
+    },
 }
 
 impl Error {
@@ -72,6 +79,7 @@ impl Error {
             Error::NotBuilt { .. } => Some("run `cargo build` first, then `cargo store ingest`; if the build went to another directory (`--target-dir`, `CARGO_TARGET_DIR` or `build.target-dir`), give ingest the same `--target-dir DIR`".to_owned()),
             Error::CommandNotStarted { program, .. } => Some(format!("check that `{program}` is installed, on PATH and executable")),
             Error::CargoIsBuilding { .. } => Some("run `cargo store checkout` again when the build has finished".to_owned()),
+            Error::NotABuildDirectory { .. } => Some("give the workspace's directory (the one with `Cargo.toml`), or a build directory that `cargo store ingest` or `checkout` registered (`cargo store roots` lists them)".to_owned()),
         }
     }
 }
@@ -85,6 +93,9 @@ impl Error {
 
 /// What to do when a worktree's file could not be read or written.
 fn worktree_hint(error: &cargo_store_fs::Error) -> Option<String> {
+    if let Some(hint) = error.hint() {
+        return Some(hint);
+    }
     match error.io_error()?.kind() {
         std::io::ErrorKind::ReadOnlyFilesystem => Some(
             "the worktree's filesystem is read-only: make it writable, or check out into a writable directory with `--target-dir DIR`".to_owned(),
