@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::Context;
-use crate::output::{duration, json};
+use crate::output::{count, duration, json};
 
 /// Recover the store's index.
 ///
@@ -28,13 +28,17 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
     if arguments.json {
         json(&report)?;
     } else if !context.quiet {
+        // Said only when there are some: "0 left out: an object is missing" reads as a loss.
+        let left_out = match report.units_dropped {
+            0 => String::new(),
+            dropped => format!(" ({} left out: an object or a dependency is missing)", count(dropped, "unit")),
+        };
         println!(
-            "Rebuilt the index of `{}` in {}: {} objects, {} units ({} left out: an object or a dependency is missing)",
+            "Rebuilt the index of `{}` in {}: {}, {}{left_out}",
             report.store.display(),
             duration(report.elapsed_ms),
-            report.objects,
-            report.units,
-            report.units_dropped
+            count(report.objects, "object"),
+            count(report.units, "unit"),
         );
         for path in &report.moved_aside {
             println!("  the previous index file is kept at `{}`", path.display());
