@@ -10,8 +10,14 @@
 //! object files (by [`snapshot_tree`]), its index counts (by `status --json`) and the
 //! worktrees' target directories stay as they were.
 //!
-//! Tests that need root or a mount (tmpfs for a read-only or a full store) print why to stderr
-//! and return when they cannot have it. Tests that need a second filesystem use `/dev/shm`.
+//! What the user reads is snapshotted in full beside these checks ([`crate::snapshot`]), with
+//! the fixture's paths as `[ROOT]` and `[STORE]`.
+//!
+//! Tests that need root (to give the store away, or to mount a tmpfs for a read-only or a full
+//! store) are `#[ignore = "needs root"]`: they show as ignored in a plain `cargo test`, and
+//! `.ci/run`, which runs as root, runs them with `--include-ignored`; run that way without root
+//! they fail. Tests that need a second filesystem use `/dev/shm`, and say so on stderr and
+//! return when it is not one.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -27,6 +33,7 @@ use crate::fixture::{
     Build, BuildMode, DEPENDENCIES, ELIGIBLE_UNITS, EXPECTED_OUTPUT, EXPECTED_OUTPUT_OTHER_FLAVOR, Fixture,
 };
 use crate::reports::{CheckoutReport, IngestReport, REPORT_VERSION, StatusReport};
+use crate::snapshot::{Filters, cargo_store_snapshot, render, render_each};
 use crate::support::{
     assert_tree_unchanged, describe, is_cargo_bookkeeping, package_name, printed, run, run_json, snapshot_tree,
     tree_changes,
@@ -193,6 +200,12 @@ fn is_root() -> bool {
     fs::metadata("/proc/self").is_ok_and(|metadata| metadata.uid() == 0)
 }
 
+/// Fails the test unless it runs as root: the tests that need it are `#[ignore = "needs root"]`
+/// and run only when asked for (`--include-ignored`), so without root they must not pass.
+fn require_root(what: &str) {
+    assert!(is_root(), "{what} needs root: run this test as root (as `.ci/run` does), or leave it ignored");
+}
+
 /// A tmpfs mounted for one test, unmounted when dropped (also when the test panics). Declare it
 /// after the [`Fixture`] it is mounted in, so that it is dropped first.
 struct Mount {
@@ -200,26 +213,13 @@ struct Mount {
 }
 
 impl Mount {
-    /// Mounts a tmpfs with `options` at `point` (created if needed); `None`, after saying why
-    /// on stderr, when this is not possible here.
-    fn tmpfs(point: &Path, options: &str) -> Option<Mount> {
-        if !is_root() {
-            eprintln!("skipped: mounting a tmpfs needs root");
-            return None;
-        }
+    /// Mounts a tmpfs with `options` at `point` (created if needed); panics when that is not
+    /// possible here (see [`require_root`]).
+    fn tmpfs(point: &Path, options: &str) -> Mount {
+        require_root("mounting a tmpfs");
         fs::create_dir_all(point).unwrap_or_else(|error| panic!("cannot create {}: {error}", point.display()));
-        let output = Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(point).output();
-        match output {
-            Ok(output) if output.status.success() => Some(Mount { point: point.to_path_buf() }),
-            Ok(output) => {
-                eprintln!("skipped: cannot mount a tmpfs at {}\n{}", point.display(), printed(&output));
-                None
-            }
-            Err(error) => {
-                eprintln!("skipped: cannot run mount: {error}");
-                None
-            }
-        }
+        run(Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(point));
+        Mount { point: point.to_path_buf() }
     }
 
     /// Remounts with `options` (e.g. `remount,ro`); panics if that fails.
@@ -274,15 +274,56 @@ fn commands_outside_a_cargo_project_fail_and_say_where_they_looked() {
     let plain_before = snapshot_tree(&plain, |_| false);
     let manifest = plain.join("Cargo.toml");
 
+    let mut runs = Vec::new();
     for command in ["ingest", "checkout"] {
         let output = attempt(fixture.cargo_store().arg(command).arg("--manifest-path").arg(&manifest));
         let context = format!("{command} --manifest-path {}", manifest.display());
         assert_error(&output, &context, &[&manifest], &[]);
+        runs.push((format!("{command} --manifest-path [ROOT]/plain/Cargo.toml"), output));
 
         let output = attempt(fixture.cargo_store().arg(command).current_dir(&plain));
         let context = format!("{command} run from {}", plain.display());
         assert_error(&output, &context, &[&plain], &[]);
+        runs.push((format!("{command} (in [ROOT]/plain)"), output));
     }
+    let text = render_each(runs.iter().map(|(what, output)| (what.as_str(), output)));
+    Filters::of(&fixture).settings().bind(|| insta::assert_snapshot!(text, @"
+    $ cargo store ingest --manifest-path [ROOT]/plain/Cargo.toml
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: ingest failed
+      caused by: `cargo metadata` failed for `[ROOT]/plain/Cargo.toml`: manifest path `[ROOT]/plain/Cargo.toml` does not exist
+    hint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`
+
+    $ cargo store ingest (in [ROOT]/plain)
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: ingest failed
+      caused by: `cargo metadata` failed for `[ROOT]/plain`: could not find `Cargo.toml` in `[ROOT]/plain` or any parent directory
+    hint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`
+
+    $ cargo store checkout --manifest-path [ROOT]/plain/Cargo.toml
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: checkout failed
+      caused by: `cargo metadata` failed for `[ROOT]/plain/Cargo.toml`: manifest path `[ROOT]/plain/Cargo.toml` does not exist
+    hint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`
+
+    $ cargo store checkout (in [ROOT]/plain)
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: checkout failed
+      caused by: `cargo metadata` failed for `[ROOT]/plain`: could not find `Cargo.toml` in `[ROOT]/plain` or any parent directory
+    hint: run this from a Cargo project, or pass `--manifest-path path/to/Cargo.toml`
+    "));
     assert_tree_unchanged(&plain_before, &snapshot_tree(&plain, |_| false), "the plain directory");
     unchanged.assert_all(&fixture, &fixture.store(), "commands outside a Cargo project");
 }
@@ -294,7 +335,19 @@ fn ingest_before_any_build_fails_and_says_to_build_first() {
     let worktree_b = fixture.add_worktree("b");
     let target_b = worktree_b.join("target");
 
-    let output = attempt(fixture.cargo_store().arg("ingest").arg("--manifest-path").arg(worktree_b.join("Cargo.toml")));
+    let output = cargo_store_snapshot!(
+        Filters::of(&fixture),
+        fixture.cargo_store().arg("ingest").arg("--manifest-path").arg(worktree_b.join("Cargo.toml")),
+        @"
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: ingest failed
+      caused by: `[ROOT]/b/target` does not exist: this workspace has not been built yet, or not into this directory
+    hint: run `cargo build` first, then `cargo store ingest`; if the build went to another directory (`--target-dir`, `CARGO_TARGET_DIR` or `build.target-dir`), give ingest the same `--target-dir DIR`
+    "
+    );
     assert_error(&output, "ingest in a worktree never built", &[&target_b], &[&["cargo build"]]);
     assert!(!target_b.exists(), "a failed ingest created {}", target_b.display());
     unchanged.assert_all(&fixture, &fixture.store(), "ingest in a worktree never built");
@@ -324,6 +377,23 @@ fn units_of_another_toolchain_are_skipped_and_nothing_is_stored() {
     packages.sort_unstable();
     packages.dedup();
     assert_eq!(packages, DEPENDENCIES, "{context}");
+    // What a person reads: the reason, and the command that would store them.
+    cargo_store_snapshot!(
+        Filters::of(&fixture),
+        fixture.cargo_store().arg("ingest").arg("--manifest-path").arg(worktree_a.join("Cargo.toml")),
+        @"
+    exit code: 0
+    ----- stdout -----
+    Ingested 0 units from `[ROOT]/a/target` in [ELAPSED]: [SIZE] added, [SIZE] deduplicated
+      0 units already stored, 0 files hashed, 0 files in new units
+      8 units skipped:
+        workspace-member: 1 unit of 1 package (localdep v0.1.0); workspace members are built from the worktree itself
+        other-toolchain: 7 units of 5 packages (gitdep v0.1.0, leaf v1.0.0, mid v1.0.0, native v1.0.0, pm v1.0.0); it was built by another toolchain than this workspace uses
+          built by `[RUSTC] other-toolchain` (this workspace uses `[TOOLCHAIN]`): to store them, ingest with that toolchain: `cargo +TOOLCHAIN store ingest` (or with the RUSTC of that build)
+
+    ----- stderr -----
+    "
+    );
     let status = fixture.status();
     assert_eq!((status.objects, status.units), (0, 0), "{context}\n{status:#?}");
     assert!(snapshot_tree(&fixture.store().join("objects"), |_| false).is_empty(), "{context}: objects were written");
@@ -331,14 +401,14 @@ fn units_of_another_toolchain_are_skipped_and_nothing_is_stored() {
 
 /// Runs every store command against a store made unsafe by `spoil`, expecting each to refuse
 /// with a message naming the store and saying `says`; `restore` undoes `spoil` before the
-/// checks that nothing changed.
+/// checks that nothing changed. Returns what the commands printed, for a snapshot.
 fn assert_unsafe_store_refused(
     fixture: &Fixture,
     what: &str,
     says: &[&[&str]],
     spoil: impl Fn(&Path),
     restore: impl Fn(&Path),
-) {
+) -> String {
     let store = fixture.store();
     let worktree_a = fixture.worktree_a();
     let worktree_b = fixture.add_worktree("b");
@@ -347,9 +417,11 @@ fn assert_unsafe_store_refused(
 
     spoil(&store);
     let spoiled = fs::metadata(&store).expect("stat the store");
+    let mut runs = Vec::new();
     for (name, mut command) in store_commands(fixture, &worktree_a, &worktree_b, true) {
         let output = attempt(&mut command);
         assert_error(&output, &format!("{name} with {what}"), &[&store], says);
+        runs.push((name, output));
     }
     let after = fs::metadata(&store).expect("stat the store");
     assert_eq!(
@@ -362,39 +434,41 @@ fn assert_unsafe_store_refused(
     let restored = fs::metadata(&store).expect("stat the store");
     assert_eq!((restored.uid(), restored.mode()), (metadata_before.uid(), metadata_before.mode()));
     unchanged.assert_all(fixture, &store, what);
+    render_each(runs.iter().map(|(name, output)| (*name, output)))
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_store_owned_by_another_user_is_refused() {
-    if !is_root() {
-        eprintln!("skipped: giving the store to another user needs root");
-        return;
-    }
+    require_root("giving the store to another user");
     let fixture = ingested();
-    assert_unsafe_store_refused(
+    let text = assert_unsafe_store_refused(
         &fixture,
         "a store owned by user 65534",
         &[&["owned by"]],
         |store| std::os::unix::fs::chown(store, Some(65534), Some(65534)).expect("chown the store"),
         |store| std::os::unix::fs::chown(store, Some(0), Some(0)).expect("chown the store back"),
     );
+    Filters::of(&fixture).settings().bind(|| insta::assert_snapshot!("store_owned_by_another_user", text));
 }
 
 #[test]
 fn a_store_writable_by_others_is_refused() {
     let fixture = ingested();
-    assert_unsafe_store_refused(
+    let text = assert_unsafe_store_refused(
         &fixture,
         "a store of mode 0777",
         &[&["writable"]],
         |store| fs::set_permissions(store, fs::Permissions::from_mode(0o777)).expect("chmod 0777"),
         |store| fs::set_permissions(store, fs::Permissions::from_mode(0o700)).expect("chmod 0700"),
     );
+    Filters::of(&fixture).settings().bind(|| insta::assert_snapshot!("store_writable_by_others", text));
 }
 
 /// A worktree whose target directory is on a read-only filesystem: the error is about the
 /// worktree, and never tells the user to move the store.
 #[test]
+#[ignore = "needs root"]
 fn a_read_only_worktree_is_named_not_the_store() {
     let fixture = Fixture::new();
     let worktree_a = fixture.worktree_a();
@@ -402,20 +476,31 @@ fn a_read_only_worktree_is_named_not_the_store() {
     fixture.ingest(&worktree_a);
     let worktree_b = fixture.add_worktree("b");
     let target = worktree_b.join("target");
-    let Some(mount) = Mount::tmpfs(&target, "size=64m") else { return };
+    let mount = Mount::tmpfs(&target, "size=64m");
     mount.remount("remount,ro");
     let checkout = attempt(&mut checkout_command(&fixture, &fixture.store(), &worktree_b, &["--no-sync"]));
     mount.remount("remount,rw");
     let stderr = assert_error(&checkout, "checkout into a read-only worktree", &[&target], &[&["read-only"]]);
     assert!(stderr.contains("worktree"), "the hint is not about the worktree: {stderr}");
     assert!(!stderr.contains("--store") && !stderr.contains("CARGO_STORE_DIR"), "blames the store: {stderr}");
+    Filters::of(&fixture).settings().bind(|| insta::assert_snapshot!(render(&checkout), @"
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: checkout failed
+      caused by: failed to create directory `[ROOT]/b/target/debug/.fingerprint/gitdep-[HASH]`
+      caused by: Read-only file system (os error 30)
+    hint: the worktree's filesystem is read-only: make it writable, or check out into a writable directory with `--target-dir DIR`
+    "));
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_store_on_a_read_only_filesystem_fails_and_says_so() {
     let fixture = Fixture::new();
     let store = fixture.store();
-    let Some(mount) = Mount::tmpfs(&store, "size=256m,mode=0700") else { return };
+    let mount = Mount::tmpfs(&store, "size=256m,mode=0700");
     let worktree_a = fixture.worktree_a();
     fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
     fixture.ingest(&worktree_a);
@@ -435,6 +520,25 @@ fn a_store_on_a_read_only_filesystem_fails_and_says_so() {
     crate::support::assert_store_consistent(&fixture, &store, "the store after the test");
     assert_error(&ingest, "ingest into a read-only store", &[&store], &[&["read-only"]]);
     assert_error(&checkout, "checkout from a read-only store", &[&store], &[&["read-only"]]);
+    let filters = Filters::of(&fixture);
+    filters.settings().bind(|| insta::assert_snapshot!(render(&ingest), @"
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: ingest failed
+      caused by: cannot write `[STORE]/.lock`: the filesystem is read-only
+    hint: cargo-store needs a writable store: remount it read-write, or use another store with `--store DIR` or CARGO_STORE_DIR
+    "));
+    filters.settings().bind(|| insta::assert_snapshot!(render(&checkout), @"
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: checkout failed
+      caused by: cannot write `[STORE]/.lock`: the filesystem is read-only
+    hint: cargo-store needs a writable store: remount it read-write, or use another store with `--store DIR` or CARGO_STORE_DIR
+    "));
 }
 
 /// Garbage where the index was: not an SQLite file at all.
@@ -457,6 +561,7 @@ fn a_corrupt_index_fails_every_command_and_says_how_to_rebuild_it() {
         }
     }
 
+    let mut runs = Vec::new();
     for (name, mut command) in store_commands(&fixture, &fixture.worktree_a(), &worktree_b, false) {
         let output = attempt(&mut command);
         assert_error(
@@ -465,7 +570,10 @@ fn a_corrupt_index_fails_every_command_and_says_how_to_rebuild_it() {
             &[&index],
             &[&["cargo store repair --rebuild-index"]],
         );
+        runs.push((name, output));
     }
+    let text = render_each(runs.iter().map(|(name, output)| (*name, output)));
+    Filters::of(&fixture).settings().bind(|| insta::assert_snapshot!("corrupt_index", text));
     assert_eq!(fs::read(&index).expect("read the index"), garbage(), "a failing command rewrote the corrupt index");
     assert!(!worktree_b.join("target").exists(), "a failed checkout created B's target");
     unchanged.assert_files(&fixture, &store, "commands with a corrupt index");
@@ -497,10 +605,14 @@ fn an_index_from_a_newer_cargo_store_is_refused_with_upgrade_advice() {
         assert_eq!(user_version(&connection), 99);
     }
 
+    let mut runs = Vec::new();
     for (name, mut command) in store_commands(&fixture, &fixture.worktree_a(), &worktree_b, true) {
         let output = attempt(&mut command);
         assert_error(&output, &format!("{name} with schema version 99"), &[&index], &[&["upgrade"]]);
+        runs.push((name, output));
     }
+    let text = render_each(runs.iter().map(|(name, output)| (*name, output)));
+    Filters::of(&fixture).settings().bind(|| insta::assert_snapshot!("index_from_a_newer_cargo_store", text));
     let connection =
         rusqlite::Connection::open_with_flags(&index, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
     assert_eq!(user_version(&connection), 99, "a refusing command changed the schema version");
@@ -509,11 +621,12 @@ fn an_index_from_a_newer_cargo_store_is_refused_with_upgrade_advice() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_full_disk_during_ingest_fails_and_leaves_a_consistent_store() {
     let fixture = Fixture::new();
     let store = fixture.store();
     // Smaller than the fixture's objects (about 10 MB), large enough for the index.
-    let Some(_mount) = Mount::tmpfs(&store, "size=3m,mode=0700") else { return };
+    let _mount = Mount::tmpfs(&store, "size=3m,mode=0700");
     let worktree_a = fixture.worktree_a();
     fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
     let target_a = worktree_a.join("target");
@@ -527,6 +640,15 @@ fn a_full_disk_during_ingest_fails_and_leaves_a_consistent_store() {
     assert_eq!(Path::new(&status.store), store, "{status:#?}");
     run(fixture.cargo_store().args(["verify", "--full"]));
     let stderr = assert_error(&output, "ingest into a full store", &[], &[&["no space left", "disk is full"]]);
+    Filters::of(&fixture).settings().bind(|| insta::assert_snapshot!(render(&output), @"
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: ingest failed
+      caused by: no space left on the device of `[STORE]/tmp/[TMP]`
+    hint: free some space there, or shrink the store with `cargo store gc --max-size SIZE`; what was being written was left out of the store
+    "));
     assert!(
         stderr.contains(&store.display().to_string()) || stderr.contains(&target_a.display().to_string()),
         "the message names no path of the store or of the target: {stderr}"
@@ -601,6 +723,16 @@ fn strict_hardlinks_across_filesystems_fail_and_replace_nothing() {
         &[&store, &target_b],
         &[&["hardlink"], &["not possible"]],
     );
+    let filters = Filters::new().path(&store, "[STORE]").path(fixture.root(), "[ROOT]");
+    filters.settings().bind(|| insta::assert_snapshot!(render(&output), @"
+    exit code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    error: checkout failed
+      caused by: hardlink is not possible from `[STORE]` to `[ROOT]/b/target`: Invalid cross-device link (os error 18)
+    hint: drop `--strict` to fall back to copy, or put the store on the same filesystem as the worktree (`--store` or CARGO_STORE_DIR)
+    "));
 
     let target_b_after = snapshot_tree(&target_b, |_| false);
     let replaced: Vec<String> = tree_changes(&target_b_before, &target_b_after)

@@ -1,14 +1,13 @@
 //! What the command line says about itself: `--help` of the top level and of every command,
-//! compared exactly with the expected text in `tests/it/snapshots/<command>.txt`
-//! (`cargo-store.txt` for the top level), and the completion scripts and manual pages generated
+//! compared whole with its snapshot in `tests/it/snapshots/it__help__<command>.snap`
+//! (`cargo-store` for the top level), and the completion scripts and manual pages generated
 //! from the same command definitions.
 //!
-//! After changing a command's arguments or their documentation, regenerate the expected files
-//! and review the difference like any other change:
+//! After changing a command's arguments or their documentation, review the new help and take
+//! it as the snapshot (see [`crate::snapshot`]):
 //!
 //! ```console
-//! $ CARGO_STORE_UPDATE_SNAPSHOTS=1 cargo test --test it help::
-//! $ git diff tests/it/snapshots/
+//! $ cargo insta test --review -- help::
 //! ```
 //!
 //! Help is rendered with a fixed width (`COLUMNS=100`), without colors (`NO_COLOR=1`), with
@@ -16,9 +15,10 @@
 //! that neither the terminal nor a `CARGO_STORE_DIR` shown as `[env: ...]` changes the text.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+use crate::snapshot::{Filters, cargo_store_snapshot};
 use crate::support::{describe, printed};
 
 /// The commands, in the order the top-level help lists them.
@@ -38,9 +38,6 @@ const COMMANDS: [&str; 13] = [
     "man",
 ];
 
-/// Set to `1` to write the expected files instead of comparing with them.
-const UPDATE_VARIABLE: &str = "CARGO_STORE_UPDATE_SNAPSHOTS";
-
 /// The binary under test with a stable environment: see the module documentation.
 fn cargo_store(arguments: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-store"));
@@ -57,39 +54,6 @@ fn stdout_of(command: &mut Command) -> String {
         command.output().unwrap_or_else(|error| panic!("could not start `{}`: {error}", describe(command)));
     assert!(output.status.success(), "`{}` failed\n{}", describe(command), printed(&output));
     String::from_utf8(output.stdout).unwrap_or_else(|error| panic!("`{}` printed no UTF-8: {error}", describe(command)))
-}
-
-fn snapshot_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots").join(format!("{name}.txt"))
-}
-
-/// Compares `actual` with the expected file `name`, or writes it when updating. Returns a
-/// description of the difference, if any, so that every command is checked before failing.
-fn compare_snapshot(name: &str, actual: &str) -> Option<String> {
-    let path = snapshot_path(name);
-    if std::env::var_os(UPDATE_VARIABLE).is_some_and(|value| value == "1") {
-        fs::create_dir_all(path.parent().expect("a snapshot has a directory")).expect("create the snapshot directory");
-        fs::write(&path, actual).unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
-        return None;
-    }
-    let expected = match fs::read_to_string(&path) {
-        Ok(expected) => expected,
-        Err(error) => return Some(format!("{}: cannot read it ({error})\n--- actual ---\n{actual}", path.display())),
-    };
-    if expected == actual {
-        return None;
-    }
-    let line = expected.lines().zip(actual.lines()).position(|(old, new)| old != new).unwrap_or_else(|| {
-        // Equal up to the shorter one: the difference is in the length.
-        expected.lines().count().min(actual.lines().count())
-    });
-    Some(format!(
-        "{} differs from line {}:\n  expected: {:?}\n  actual:   {:?}\n--- actual ---\n{actual}",
-        path.display(),
-        line + 1,
-        expected.lines().nth(line).unwrap_or("<end of file>"),
-        actual.lines().nth(line).unwrap_or("<end of output>"),
-    ))
 }
 
 /// The command names of the `Commands:` section of the top-level help (without `help`).
@@ -114,18 +78,13 @@ fn help_of_every_command_matches_its_snapshot() {
         COMMANDS,
         "the top-level help lists other commands than this test snapshots: add a snapshot for each new one\n{top}"
     );
-    let mut differences: Vec<String> = compare_snapshot("cargo-store", &top).into_iter().collect();
+    let filters = Filters::new();
+    cargo_store_snapshot!("cargo-store", filters, &mut cargo_store(&["--help"]));
     for name in COMMANDS {
-        let help = stdout_of(&mut cargo_store(&[name, "--help"]));
+        let output = cargo_store_snapshot!(name, filters, &mut cargo_store(&[name, "--help"]));
+        let help = String::from_utf8_lossy(&output.stdout);
         assert!(help.contains(&format!("Usage: cargo store {name}")), "{help}");
-        differences.extend(compare_snapshot(name, &help));
     }
-    assert!(
-        differences.is_empty(),
-        "{} help text(s) changed; if that is intended, run the tests with {UPDATE_VARIABLE}=1 and review `git diff tests/it/snapshots/`\n\n{}",
-        differences.len(),
-        differences.join("\n\n")
-    );
 }
 
 #[test]
