@@ -22,6 +22,7 @@ mod many_projects;
 mod reports;
 mod reuse;
 mod safety;
+mod schema;
 mod snapshot;
 mod store_location;
 mod stress;

@@ -7,19 +7,11 @@ use serde::Deserialize;
 /// The JSON schema version every report carries.
 pub const REPORT_VERSION: u32 = 1;
 
-/// The skip reasons of the contract: a report may use no other.
-pub const SKIP_REASONS: [&str; 10] = [
-    "path-source",
-    "changed-after-build",
-    "older-than-dependency",
-    "incomplete",
-    "missing-dependency",
-    "depends-on-ineligible",
-    "vendored-in-workspace",
-    "absolute-path-in-target",
-    "unknown-package",
-    "workspace-member",
-];
+/// The skip reasons of the contract: a report may use no other. Read from the generated schema
+/// of the reports (`SkipReason`), so the list cannot fall behind the enum.
+pub fn skip_reasons() -> Vec<String> {
+    crate::schema::enum_values("SkipReason")
+}
 
 /// `cargo-store ingest --json`.
 #[derive(Debug, Deserialize)]

@@ -69,7 +69,7 @@ pub struct CheckoutOptions {
 }
 
 /// What a checkout did (or, with `--dry-run`, would do).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CheckoutReport {
     /// Schema version of this report.
     pub version: u32,

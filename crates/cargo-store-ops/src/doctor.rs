@@ -70,7 +70,7 @@ pub struct DoctorOptions {
 }
 
 /// How one check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     /// Works as it should.
@@ -82,7 +82,7 @@ pub enum CheckStatus {
 }
 
 /// One finding.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Check {
     /// A stable name: `store`, `lock`, `store-filesystem`, `store-space`, `index`, `workspace`,
     /// `build-filesystem`, `link-modes`, `toolchain` (in that order; checks that do not apply
@@ -111,7 +111,7 @@ impl Check {
 }
 
 /// Which link modes the probe found working from the store into the build directory.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
 pub struct LinkSupport {
     /// A copy-on-write clone worked.
     pub reflink: bool,
@@ -122,7 +122,7 @@ pub struct LinkSupport {
 }
 
 /// What `cargo store doctor` found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DoctorReport {
     /// Schema version of this report.
     pub version: u32,

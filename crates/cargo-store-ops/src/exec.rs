@@ -65,7 +65,7 @@ pub trait ExecEvents {
 }
 
 /// What `cargo store exec` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ExecReport {
     /// Schema version of this report.
     pub version: u32,

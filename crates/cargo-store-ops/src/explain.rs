@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::checkout::{Plan, Verdict, package_key};
 
 /// What happened to a package's units, or why they were not placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PackageVerdict {
     /// Units were placed.
@@ -123,7 +123,7 @@ impl From<DifferenceKind> for PackageVerdict {
 }
 
 /// Why a package was or was not placed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Explanation {
     /// `name vX.Y.Z`.
     pub package: String,

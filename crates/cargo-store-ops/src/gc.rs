@@ -84,7 +84,7 @@ pub enum Auto {
 }
 
 /// A root that was dropped.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DroppedRoot {
     /// Its build directory.
     pub path: PathBuf,
@@ -93,7 +93,7 @@ pub struct DroppedRoot {
 }
 
 /// Why a root was dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DropReason {
     /// Gone for longer than the grace period.
@@ -112,7 +112,7 @@ impl std::fmt::Display for DropReason {
 }
 
 /// Why `gc --auto` collected nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum GcSkip {
     /// Another cargo-store command holds the store.
@@ -126,7 +126,7 @@ pub enum GcSkip {
 }
 
 /// What a collection did (or would do).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct GcReport {
     /// Schema version.
     pub version: u32,
@@ -337,7 +337,7 @@ fn expire_caches(
 }
 
 /// What the filesystem says about a root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RootState {
     /// The registered directory is there.

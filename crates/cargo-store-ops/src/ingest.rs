@@ -71,7 +71,7 @@ pub struct IngestOptions {
 }
 
 /// Units skipped for one reason.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SkipGroup {
     /// Why they were skipped.
     pub reason: SkipReason,
@@ -84,7 +84,7 @@ pub struct SkipGroup {
 }
 
 /// What an ingest did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct IngestReport {
     /// Schema version of this report.
     pub version: u32,

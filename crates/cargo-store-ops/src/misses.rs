@@ -16,7 +16,7 @@ use cargo_store_units::{Difference, DifferenceKind, Toolchain, Unit, Variant, Wo
 use serde::Serialize;
 
 /// A unit cargo built here of which the store holds only other builds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Miss {
     /// The unit here, `<place>/<name>`, e.g. `debug/serde-0123456789abcdef`.
     pub unit: String,
@@ -29,7 +29,7 @@ pub struct Miss {
 }
 
 /// One way a unit built here differs from the nearest stored one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MissDifference {
     /// What differs.
     pub kind: DifferenceKind,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::{REPORT_VERSION, elapsed_ms};
 
 /// What a rebuild did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RepairReport {
     /// Schema version.
     pub version: u32,

@@ -10,7 +10,7 @@ use crate::gc::root_state;
 use crate::{Error, REPORT_VERSION};
 
 /// One registered build directory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RootEntry {
     /// The build directory.
     pub path: PathBuf,
@@ -27,7 +27,7 @@ pub struct RootEntry {
 }
 
 /// Every root.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RootsReport {
     /// Schema version.
     pub version: u32,
@@ -38,7 +38,7 @@ pub struct RootsReport {
 }
 
 /// A forgotten root.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ForgetReport {
     /// Schema version.
     pub version: u32,

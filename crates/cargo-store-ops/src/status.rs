@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::REPORT_VERSION;
 
 /// The store at a glance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StatusReport {
     /// Schema version of this report.
     pub version: u32,

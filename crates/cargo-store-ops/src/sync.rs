@@ -32,7 +32,7 @@ pub const SYNC_BUDGET: Duration = Duration::from_secs(5);
 pub const REFRESH_BUDGET: Duration = Duration::from_secs(300);
 
 /// What a sync did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct SyncReport {
     /// Other worktrees of the repository that were looked at.
     pub worktrees_checked: u64,

@@ -35,7 +35,7 @@ pub struct VerifyOptions {
 }
 
 /// One thing found wrong.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Problem {
     /// What is wrong.
     pub kind: ProblemKind,
@@ -48,7 +48,7 @@ pub struct Problem {
 }
 
 /// What kind of thing is wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProblemKind {
     /// An object file the index records is gone.
@@ -80,7 +80,7 @@ impl std::fmt::Display for ProblemKind {
 }
 
 /// What `verify` found and did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct VerifyReport {
     /// Schema version.
     pub version: u32,

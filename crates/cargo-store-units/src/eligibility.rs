@@ -13,7 +13,7 @@ use crate::unit::{Scan, Unit, UnitKind};
 use crate::workspace::Workspace;
 
 /// Why a unit is not stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
     /// A workspace member: built from the worktree itself.

@@ -71,7 +71,7 @@ pub enum Difference {
 }
 
 /// The kind of a [`Difference`], as reports name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DifferenceKind {
     /// [`Difference::Toolchain`].

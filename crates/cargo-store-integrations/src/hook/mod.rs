@@ -131,7 +131,7 @@ impl HooksLocation {
 }
 
 /// What `cargo store hook install` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum InstallAction {
     /// There was no hook: a new one holds just our block.
@@ -145,7 +145,7 @@ pub enum InstallAction {
 }
 
 /// What `cargo store hook uninstall` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum UninstallAction {
     /// The hook was ours alone: the file is gone.
@@ -157,7 +157,7 @@ pub enum UninstallAction {
 }
 
 /// What is at the hook's path, as `cargo store hook status` sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum HookState {
     /// There is no hook.
@@ -176,7 +176,8 @@ pub enum HookState {
 }
 
 /// `cargo store hook install`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "HookInstallReport")]
 pub struct InstallReport {
     /// Schema version of this report.
     pub version: u32,
@@ -191,7 +192,8 @@ pub struct InstallReport {
 }
 
 /// `cargo store hook uninstall`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "HookUninstallReport")]
 pub struct UninstallReport {
     /// Schema version of this report.
     pub version: u32,
@@ -202,7 +204,8 @@ pub struct UninstallReport {
 }
 
 /// `cargo store hook status`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "HookStatusReport")]
 pub struct StatusReport {
     /// Schema version of this report.
     pub version: u32,
