@@ -7,20 +7,20 @@ use std::path::PathBuf;
 /// A failure of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An I/O failure on a path of the store.
-    #[error("failed to {action} `{path}`")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
     /// A filesystem operation of `cargo-store-fs` failed.
     #[error(transparent)]
     Filesystem(cargo_store_fs::Error),
+    /// A unit was to be stored before one of its dependencies: a bug of its caller, never a
+    /// damaged index.
+    #[error(
+        "cannot store the unit `{unit}`: its dependency `{dependency}` is not stored (a bug in cargo-store; nothing was stored)"
+    )]
+    MissingDependency {
+        /// The key of the unit.
+        unit: String,
+        /// The key of the dependency.
+        dependency: String,
+    },
     /// The store is on a read-only filesystem.
     #[error("cannot write `{path}`: the filesystem is read-only")]
     ReadOnly {
@@ -104,8 +104,8 @@ impl Error {
     /// What the user can do about it, printed after the whole message.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Io { .. } => None,
             Error::Filesystem(inner) => inner.hint(),
+            Error::MissingDependency { .. } => None,
             Error::ReadOnly { .. } => Some("cargo-store needs a writable store: remount it read-write, or use another store with `--store DIR` or CARGO_STORE_DIR".to_owned()),
             Error::Full { .. } => Some("free some space there, or shrink the store with `cargo store gc --max-size SIZE`; what was being written was left out of the store".to_owned()),
             Error::Index { .. } => Some("if it is damaged, `cargo store repair --rebuild-index` rebuilds it from the objects and manifests (the old file is kept aside)".to_owned()),
@@ -129,7 +129,7 @@ impl Error {
         match source.kind() {
             io::ErrorKind::ReadOnlyFilesystem => Error::ReadOnly { path: path.into() },
             io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Error::Full { path: path.into() },
-            _ => Error::Io { action, path: path.into(), source },
+            _ => Error::Filesystem(cargo_store_fs::Error::io(action, path, source)),
         }
     }
 }

@@ -531,10 +531,7 @@ impl IndexTransaction<'_> {
         for key in keys {
             if dependency.execute(params![unit_id, key]).map_err(&error)? == 0 {
                 // A dependency that is not stored would make this unit unusable: refuse.
-                return Err(Error::Index {
-                    path: self.path.to_path_buf(),
-                    source: rusqlite::Error::QueryReturnedNoRows,
-                });
+                return Err(Error::MissingDependency { unit: unit.key.clone(), dependency: key.clone() });
             }
         }
         Ok(unit_id)

@@ -370,7 +370,7 @@ fn store_failure(store: &Path, error: &cargo_store_cas::Error, checks: &mut Vec<
             checks.push(Check::ok("lock", format!("locks on `{}` work", lock.display())));
             checks.push(Check::error("index", detail, hint));
         }
-        Error::Io { path, .. } if *path == lock => {
+        Error::Filesystem(cargo_store_fs::Error::Io { path, .. }) if *path == lock => {
             checks.push(Check::error(
                 "lock",
                 detail,

@@ -548,7 +548,7 @@ fn retime(store: &std::path::Path, retimes: &[Retime]) -> crate::Result<Option<u
                 Ok(record) => records.push(record),
                 // Changed since the scan, or other bytes than the stored object (a build that
                 // is not reproducible): the object stays, and is copied with the new time.
-                Err(error @ (cargo_store_cas::Error::Changed { .. } | cargo_store_cas::Error::Io { .. })) => {
+                Err(error @ (cargo_store_cas::Error::Changed { .. } | cargo_store_cas::Error::Filesystem(_))) => {
                     tracing::debug!("{error}");
                 }
                 Err(error) => return Err(error.into()),

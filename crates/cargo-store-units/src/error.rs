@@ -61,16 +61,8 @@ pub enum Error {
         message: String,
     },
     /// A file or directory of the target directory could not be read.
-    #[error("failed to {action} `{path}`")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Filesystem(#[from] cargo_store_fs::Error),
 }
 
 impl Error {
@@ -93,18 +85,18 @@ impl Error {
                 directory.display()
             )),
             Error::Toolchain { .. } => Some("check that rustc works here (`rustc -vV`), or set RUSTC".to_owned()),
-            Error::Io { .. } => None,
+            Error::Filesystem(inner) => inner.hint(),
         }
     }
 }
 
-/// Adds [`Error::Io`] context to an `io::Result`.
+/// Adds the action and path to an `io::Result`'s error ([`cargo_store_fs::Error::Io`]).
 pub(crate) trait Context<T> {
     fn context(self, action: &'static str, path: impl Into<PathBuf>) -> crate::Result<T>;
 }
 
 impl<T> Context<T> for io::Result<T> {
     fn context(self, action: &'static str, path: impl Into<PathBuf>) -> crate::Result<T> {
-        self.map_err(|source| Error::Io { action, path: path.into(), source })
+        self.map_err(|source| Error::Filesystem(cargo_store_fs::Error::io(action, path, source)))
     }
 }

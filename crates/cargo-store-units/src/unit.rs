@@ -471,11 +471,8 @@ impl<'a> Collector<'a> {
                 Err(error) if error.io_error().is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) => continue,
                 Err(error) => {
                     let path = error.path().unwrap_or(&root).to_path_buf();
-                    return Err(crate::Error::Io {
-                        action: "read",
-                        path,
-                        source: error.into_io_error().unwrap_or_else(|| std::io::Error::other("filesystem loop")),
-                    });
+                    let source = error.into_io_error().unwrap_or_else(|| std::io::Error::other("filesystem loop"));
+                    return Err(cargo_store_fs::Error::io("read", path, source).into());
                 }
             };
             let Ok(path) = entry.path().strip_prefix(self.place_directory) else {
