@@ -191,18 +191,28 @@ impl CrashTest {
                 gc_completely(fixture, &store);
             }
         };
-        let duration = typical_run(|| lose_the_units(0), || ingest_command(fixture, &store, &worktree_a));
         // Most of an ingest's run is `cargo metadata` and the scan of the target; the store is
         // opened (created, here) after that. Half of the kills are drawn from the part after it,
         // so that kills while objects are written and committed are common, not a lucky draw.
+        // Into an emptied store the run is shorter (the workspace is read from the store's
+        // cache), so each start is timed apart: a delay drawn from the longer one would mostly
+        // come after the shorter one ended.
+        let fresh = typical_run(|| lose_the_units(0), || ingest_command(fixture, &store, &worktree_a));
         lose_the_units(0);
         let opening = time_until(&mut ingest_command(fixture, &store, &worktree_a), || store.exists());
-        eprintln!("crash test: a complete ingest takes {duration:.1?} and opens the store after {opening:.1?}");
+        let emptied = typical_run(|| lose_the_units(1), || ingest_command(fixture, &store, &worktree_a));
+        // The same share of the run comes before the index is used.
+        let share = opening.as_secs_f64() / fresh.as_secs_f64().max(f64::EPSILON);
+        let timings = [(fresh, opening), (emptied, emptied.mul_f64(share.min(1.0)))];
+        eprintln!(
+            "crash test: a complete ingest takes {fresh:.1?} ({emptied:.1?} into an emptied store) and opens the store after {opening:.1?}"
+        );
 
         let mut iteration = 0;
         while self.survived("ingest") < INGEST_KILLS {
             assert!(iteration < INGEST_KILLS * ATTEMPTS_PER_KILL, "ingest finished first too often: {:?}", self.kills);
             lose_the_units(iteration);
+            let (duration, opening) = timings[(iteration % 2) as usize];
             let from = if (iteration / 2).is_multiple_of(2) { Duration::ZERO } else { opening };
             let delay = self.random_delay_from(from, duration);
             let _scene = Scene(format!("ingest iteration {iteration}, kill after {delay:?}, seed {}", self.seed));
