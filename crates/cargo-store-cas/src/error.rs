@@ -34,13 +34,12 @@ pub enum Error {
         path: PathBuf,
     },
     /// The index could not be read or written.
-    #[error("the store index `{path}` could not be used: {source}")]
+    #[error("the store index `{path}` could not be used: {error}")]
     Index {
         /// The index file.
         path: PathBuf,
-        /// The SQLite error.
-        #[source]
-        source: rusqlite::Error,
+        /// The SQLite error, in the message (not a cause: it would be printed twice).
+        error: rusqlite::Error,
     },
     /// The index was written by a newer cargo-store.
     #[error(

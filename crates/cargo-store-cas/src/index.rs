@@ -176,7 +176,7 @@ pub(crate) fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |source| match source.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DiskFull) => Error::Full { path: path.to_path_buf() },
         Some(rusqlite::ErrorCode::ReadOnly) => Error::ReadOnly { path: path.to_path_buf() },
-        _ => Error::Index { path: path.to_path_buf(), source },
+        _ => Error::Index { path: path.to_path_buf(), error: source },
     }
 }
 

@@ -615,11 +615,28 @@ mod tests {
         let path = directory.path().join(HOOK_NAME);
         fs::write(&path, hook).expect("write the hook");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("make it executable");
-        let output = Command::new(&path)
-            .args(arguments)
-            .current_dir(&worktree)
-            .env("GIT_CEILING_DIRECTORIES", directory.path())
-            .output()
+        // A file just written cannot be run while a process forked meanwhile by another test
+        // thread still holds it open (until that process execs): try again then.
+        let output = (0..100)
+            .map(|_| {
+                Command::new(&path)
+                    .args(arguments)
+                    .current_dir(&worktree)
+                    .env("GIT_CEILING_DIRECTORIES", directory.path())
+                    .output()
+            })
+            .find(|output| match output {
+                Err(error) if error.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    false
+                }
+                Ok(output) if String::from_utf8_lossy(&output.stderr).contains("Text file busy") => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    false
+                }
+                _ => true,
+            })
+            .expect("the hook became runnable")
             .expect("run the hook");
         assert_eq!(String::from_utf8_lossy(&output.stdout), "after\n", "the rest of the hook runs");
         let call = fs::read_to_string(&log).ok();

@@ -128,15 +128,26 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
             crate::output::message("warning", &format!("not synced: {failure}"));
         }
     }
+    let here = report.units_present + report.units_built_here;
+    let nothing = report.units_placed == 0 && here > 0;
     let verb = if report.dry_run { "Would check out" } else { "Checked out" };
-    println!(
-        "{verb} {} into `{}` in {} ({})",
-        count(report.units_placed, "unit"),
-        report.build_directory.display(),
-        duration(report.elapsed_ms),
-        bytes(report.bytes),
-    );
-    if !report.dry_run {
+    if nothing {
+        println!(
+            "Nothing to check out into `{}` ({}): {} already there",
+            report.build_directory.display(),
+            duration(report.elapsed_ms),
+            count(here, "unit")
+        );
+    } else {
+        println!(
+            "{verb} {} into `{}` in {} ({})",
+            count(report.units_placed, "unit"),
+            report.build_directory.display(),
+            duration(report.elapsed_ms),
+            bytes(report.bytes),
+        );
+    }
+    if !report.dry_run && !nothing {
         println!(
             "  files: {} hardlinked, {} reflinked, {} copied, {} created, {} linked within units, {} already there",
             report.files_hardlinked,
@@ -153,10 +164,10 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
             count(report.units_retimed, "unit")
         );
     }
-    if report.units_present > 0 {
+    if report.units_present > 0 && !nothing {
         println!("  {} already there", count(report.units_present, "unit"));
     }
-    if report.units_built_here > 0 {
+    if report.units_built_here > 0 && !nothing {
         println!("  {} built here by cargo already (left alone)", count(report.units_built_here, "unit"));
     }
     if report.units_other_variants > 0 {

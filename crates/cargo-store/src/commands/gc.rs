@@ -118,11 +118,11 @@ pub fn print(report: &GcReport) {
         );
     }
     println!(
-        "  roots: {} checked, {} missing (kept for 7 days), {} dropped, {} stale references dropped",
+        "  roots: {} checked, {} missing (kept for 7 days), {} dropped, {} dropped",
         report.roots_checked,
         report.roots_missing.len(),
         report.roots_dropped.len(),
-        report.references_dropped
+        count(report.references_dropped, "stale reference")
     );
     for root in &report.roots_dropped {
         println!("  dropped root ({}): `{}`", root.reason, root.path.display());
