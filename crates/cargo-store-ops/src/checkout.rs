@@ -265,10 +265,11 @@ pub fn checkout_with_progress(
         if !options.dry_run {
             let metadata =
                 fs::metadata(&build_directory).map_err(Error::worktree("read metadata of", &build_directory))?;
-            let root = transaction.register_root(&build_directory, metadata.dev(), metadata.ino(), now())?;
+            let timestamp = now();
+            let root = transaction.register_root(&build_directory, metadata.dev(), metadata.ino(), timestamp)?;
             transaction.set_workspace(root, &workspace.root, repository.as_deref())?;
             let ids: Vec<i64> = selection.units.iter().map(|unit| unit.id).collect();
-            transaction.reference(root, &ids, now())?;
+            transaction.reference(root, &ids, timestamp)?;
             transaction.commit()?;
         }
         (selection.units, selection.holding_fingerprints)

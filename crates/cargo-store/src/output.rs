@@ -32,6 +32,17 @@ pub fn count(number: u64, singular: &str) -> String {
     if number == 1 { format!("1 {singular}") } else { format!("{number} {singular}s") }
 }
 
+/// `30 days`, `20 hours`, `90 seconds`: a span of seconds (a setting, an age) for people, in
+/// the largest unit that divides it.
+pub fn span(seconds: i64) -> String {
+    let seconds = seconds.max(0) as u64;
+    match seconds {
+        _ if seconds > 0 && seconds.is_multiple_of(86_400) => count(seconds / 86_400, "day"),
+        _ if seconds > 0 && seconds.is_multiple_of(3600) => count(seconds / 3600, "hour"),
+        _ => count(seconds, "second"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +57,10 @@ mod tests {
         assert_eq!(duration(125_000), "2m 5s");
         assert_eq!(count(1, "unit"), "1 unit");
         assert_eq!(count(3, "file"), "3 files");
+        assert_eq!(span(30 * 86_400), "30 days");
+        assert_eq!(span(20 * 3600), "20 hours");
+        assert_eq!(span(86_400), "1 day");
+        assert_eq!(span(90), "90 seconds");
     }
 }
 

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use cargo_store_ops::{Auto, GcOptions, GcReport, GcSkip, gc};
+use cargo_store_ops::{AUTO_INTERVAL, Auto, CACHE_MAX_AGE, GcOptions, GcReport, GcSkip, MISSING_ROOT_GRACE, gc};
 
 use crate::Context;
-use crate::output::{bytes, count, duration, json, parse_duration, parse_size};
+use crate::output::{bytes, count, duration, json, parse_duration, parse_size, span};
 
 /// Delete what no registered worktree needs, and keep the store under its size budget.
 ///
@@ -85,7 +85,7 @@ pub fn print(report: &GcReport) {
     if let Some(reason) = &report.skipped {
         let why = match reason {
             GcSkip::Busy => "another cargo-store command is running".to_owned(),
-            GcSkip::Recent => "the last one was less than 20 hours ago".to_owned(),
+            GcSkip::Recent => format!("the last one was less than {} ago", span(AUTO_INTERVAL)),
             GcSkip::NoStore => format!("there is no store at `{}` yet", report.store.display()),
             GcSkip::UnderBudget => "the store is within its size budget".to_owned(),
         };
@@ -112,15 +112,17 @@ pub fn print(report: &GcReport) {
     println!("  store: {} -> {}", bytes(report.bytes_before), bytes(report.bytes_after));
     if report.cache_files_deleted > 0 {
         println!(
-            "  cache: {} not used for 30 days, or for build directories no longer registered ({} freed on disk)",
+            "  cache: {} not used for {}, or for build directories no longer registered ({} freed on disk)",
             count(report.cache_files_deleted, "file"),
+            span(CACHE_MAX_AGE),
             bytes(report.cache_bytes_freed)
         );
     }
     println!(
-        "  roots: {} checked, {} missing (kept for 7 days), {} dropped, {} dropped",
+        "  roots: {} checked, {} missing (kept for {}), {} dropped, {} dropped",
         report.roots_checked,
         report.roots_missing.len(),
+        span(MISSING_ROOT_GRACE),
         report.roots_dropped.len(),
         count(report.references_dropped, "stale reference")
     );
