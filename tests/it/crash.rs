@@ -203,7 +203,7 @@ impl CrashTest {
         let emptied = typical_run(|| lose_the_units(1), || ingest_command(fixture, &store, &worktree_a));
         // The same share of the run comes before the index is used.
         let share = opening.as_secs_f64() / fresh.as_secs_f64().max(f64::EPSILON);
-        let timings = [(fresh, opening), (emptied, emptied.mul_f64(share.min(1.0)))];
+        let mut timings = [(fresh, opening), (emptied, emptied.mul_f64(share.min(1.0)))];
         eprintln!(
             "crash test: a complete ingest takes {fresh:.1?} ({emptied:.1?} into an emptied store) and opens the store after {opening:.1?}"
         );
@@ -225,6 +225,9 @@ impl CrashTest {
                     (Some(_), _) => "committed",
                 };
                 self.record("ingest", landing);
+            } else {
+                let timing = &mut timings[(iteration % 2) as usize];
+                *timing = (shorter(timing.0, timing.1), timing.1);
             }
             ingest_completely(fixture, &store, &worktree_a);
             assert_store_consistent(fixture, &store, "after the ingest that followed a killed one");
@@ -254,7 +257,8 @@ impl CrashTest {
         ingest_completely(fixture, &store, &fixture.worktree_a());
         let worktree = fixture.add_worktree("b");
         let target = worktree.join("target");
-        let duration = typical_run(|| remove_dir_if_present(&target), || checkout_command(fixture, &store, &worktree));
+        let mut duration =
+            typical_run(|| remove_dir_if_present(&target), || checkout_command(fixture, &store, &worktree));
         let complete = regular_files(&target);
         // Most of a checkout's run is `cargo metadata`; the files are placed in the last part,
         // which starts by creating their directories. Every other kill is drawn from that part
@@ -292,6 +296,8 @@ impl CrashTest {
                 if self.survived("checkout").is_multiple_of(BUILD_EVERY) {
                     assert_builds_fresh(fixture, &worktree, "build after a killed checkout and a complete one");
                 }
+            } else {
+                duration = shorter(duration, placing);
             }
             iteration += 1;
         }
@@ -310,7 +316,7 @@ impl CrashTest {
     fn kill_gc(&mut self, fixture: &Fixture) {
         let store = fixture.store();
         let worktree_a = fixture.worktree_a();
-        let duration = typical_run(
+        let mut duration = typical_run(
             || {
                 ingest_completely(fixture, &store, &worktree_a);
             },
@@ -332,6 +338,8 @@ impl CrashTest {
                     _ => "nothing committed",
                 };
                 self.record("gc", landing);
+            } else {
+                duration = shorter(duration, Duration::ZERO);
             }
             gc_completely(fixture, &store);
             assert_store_consistent(fixture, &store, "after the gc that followed a killed one");
@@ -436,6 +444,13 @@ fn time_until(command: &mut Command, reached: impl Fn() -> bool) -> Duration {
 
 /// The median of [`TIMED_RUNS`] complete runs of the command `make` builds, each after
 /// `prepare`: the random delays must cover a whole run, however the machine's load varies.
+/// A run that finished before its kill was shorter than `duration` (a machine is faster at
+/// times, with less load): the next delays are drawn from a shorter run, never shorter than
+/// `floor`, the part before the interesting one.
+fn shorter(duration: Duration, floor: Duration) -> Duration {
+    duration.mul_f64(0.8).max(floor)
+}
+
 fn typical_run(mut prepare: impl FnMut(), make: impl Fn() -> Command) -> Duration {
     // The first run fills cargo-store's cache of `cargo metadata` and is several times slower
     // than the ones that follow: the median, not the longest, is what a kill has to hit.

@@ -147,7 +147,7 @@ fn gc_with_and_without_dry_run() {
     ----- stdout -----
     Deleted 0 units and 0 files from `[STORE]` in [ELAPSED]: [SIZE] ([SIZE] freed on disk)
       store: [SIZE] -> [SIZE]
-      roots: 2 checked, 1 missing (kept for 7 days), 0 dropped, 1 stale references dropped
+      roots: 2 checked, 1 missing (kept for 7 days), 0 dropped, 1 stale reference dropped
 
     ----- stderr -----
     ");
