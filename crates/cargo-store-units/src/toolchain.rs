@@ -136,6 +136,49 @@ impl Toolchain {
         Hasher::finish(&hasher)
     }
 
+    /// The toolchains rustup has installed (`$RUSTUP_HOME/toolchains/*/bin/rustc`), each asked
+    /// `-vV` once and remembered in `cache_directory` under the identity of its program (path,
+    /// size, mtime, ctime, inode: an update replaces it). `None` without a rustup directory:
+    /// which toolchains are installed then cannot be told.
+    pub fn installed(cache_directory: Option<&Path>) -> Option<Vec<Toolchain>> {
+        let rustup_home = std::env::var_os("RUSTUP_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".rustup")))?;
+        let entries = std::fs::read_dir(rustup_home.join("toolchains")).ok()?;
+        let mut programs: Vec<PathBuf> =
+            entries.filter_map(|entry| entry.ok().map(|entry| entry.path().join("bin/rustc"))).collect();
+        programs.sort();
+        let mut installed = Vec::new();
+        for program in programs.into_iter().filter(|program| program.is_file()) {
+            let mut identity = b"installed rustc -vV 1\0".to_vec();
+            identity.extend_from_slice(program.as_os_str().as_bytes());
+            identity.extend_from_slice(&stat(&program));
+            let file =
+                cache_directory.map(|directory| directory.join(format!("{}.txt", blake3::hash(&identity).to_hex())));
+            let cached = file
+                .as_deref()
+                .and_then(cargo_store_fs::read_cache_entry)
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|text| Toolchain::parse(&text));
+            if let Some(toolchain) = cached {
+                installed.push(toolchain);
+                continue;
+            }
+            let Ok(output) = Command::new(&program).arg("-vV").output() else { continue };
+            let Some(toolchain) =
+                output.status.success().then(|| Toolchain::parse(&String::from_utf8_lossy(&output.stdout))).flatten()
+            else {
+                continue;
+            };
+            if let Some(file) = &file {
+                // An optimisation: failing to remember it is not the user's problem.
+                cargo_store_fs::write_cache_entry(file, toolchain.verbose_version.as_bytes());
+            }
+            installed.push(toolchain);
+        }
+        Some(installed)
+    }
+
     /// The toolchains whose `rustc -vV` output cargo cached in a build directory's
     /// `.rustc_info.json` (the ones that built it last); none if there is no such file.
     pub fn recorded_in(build_directory: &Path) -> Vec<Toolchain> {

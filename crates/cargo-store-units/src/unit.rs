@@ -64,6 +64,10 @@ pub struct UnitFile {
     pub size: u64,
     /// Modification time.
     pub modified: FileTimes,
+    /// The last status change (ctime), ns: when the file was last written, placed here (by a
+    /// checkout, say) or linked to or from another name (cargo's uplifted copies, the store).
+    /// Nobody can set it, so unlike the access time it says something.
+    pub changed_ns: i64,
     /// Permission bits.
     pub mode: u32,
     /// Device of the file.
@@ -160,19 +164,40 @@ pub struct Scan {
 }
 
 /// A unit of a kind that is not stored (a binary, a test, an example), as its fingerprint
-/// directory describes it: what it was built against, and when.
+/// directory describes it: what it was built against, when, and its files.
 #[derive(Debug, Clone)]
 pub struct Build {
     /// Where it was found.
     pub place: Place,
+    /// `<pkg>-<hash>`, the name cargo gives its directories.
+    pub name: String,
     /// The package name part of its name.
     pub package_name: String,
-    /// The name of its fingerprint hash file, e.g. `bin-app` or `test-integration-app`.
+    /// The name of its fingerprint hash file, e.g. `bin-app` or `test-integration-test-app`.
     pub fingerprint_name: String,
+    /// The fingerprint hex from the hash file; `None` while cargo is (re)building it.
+    pub fingerprint: Option<String>,
     /// The fingerprint hex of each dependency.
     pub dependencies: Vec<String>,
+    /// The hash of the toolchain that built it (`"rustc"` in the fingerprint JSON).
+    pub rustc: Option<u64>,
     /// When cargo finished it (the fingerprint hash file's mtime, ns).
     pub finished: i64,
+    /// Every regular file of the unit in the build directory: its fingerprint directory and
+    /// its outputs (`deps/<crate>-<hash>*` or `examples/<crate>-<hash>*` in the legacy layout,
+    /// the unit's own directory in the per-unit one). Documentation has no outputs here: it
+    /// goes to `doc/` of the target directory.
+    pub files: Vec<UnitFile>,
+    /// Symbolic links found among them: never followed.
+    pub symlinks: Vec<PathBuf>,
+}
+
+impl Build {
+    /// Whether it is documentation (`cargo doc`, `doc-lib-*`), whose output is outside the
+    /// build directory.
+    pub fn is_documentation(&self) -> bool {
+        other_target(&self.fingerprint_name).is_none()
+    }
 }
 
 /// Enumerates the units of every place of `build_directory`. Symbolic links are never followed.
@@ -251,15 +276,7 @@ fn read_fingerprint(directory: &Path) -> crate::Result<Option<Fingerprint>> {
         ),
         None => (Vec::new(), Vec::new()),
     };
-    Ok(Some(Fingerprint {
-        kind,
-        fingerprint_name: target,
-        crate_name,
-        hex: hex.filter(|_| kind.is_some()),
-        dependencies,
-        rustc,
-        tracked_paths,
-    }))
+    Ok(Some(Fingerprint { kind, fingerprint_name: target, crate_name, hex, dependencies, rustc, tracked_paths }))
 }
 
 /// The hex form cargo writes to a fingerprint hash file for a fingerprint value.
@@ -291,20 +308,45 @@ fn split_name(name: &str) -> Option<(&str, &str)> {
     is_unit_hash(hash).then_some((package, hash))
 }
 
-fn scan_legacy(place_directory: &Path, place: &Place, scan: &mut Scan) -> crate::Result<()> {
-    let fingerprints = place_directory.join(".fingerprint");
-    // Outputs in deps/ grouped by stem (`lib<crate>-<hash>` or `<crate>-<hash>`), read once.
+/// The entries of a legacy `deps/` or `examples/` directory grouped by stem (`lib<crate>-<hash>`
+/// or `<crate>-<hash>`), read once.
+fn outputs_of(directory: &Path) -> HashMap<String, Vec<String>> {
     let mut outputs: HashMap<String, Vec<String>> = HashMap::new();
-    if let Ok(entries) = fs::read_dir(place_directory.join("deps")) {
+    if !is_real_directory(directory) {
+        return outputs;
+    }
+    if let Ok(entries) = fs::read_dir(directory) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let stem = name.split('.').next().unwrap_or_default().to_owned();
             outputs.entry(stem).or_default().push(name);
         }
     }
+    outputs
+}
+
+/// For a fingerprint hash file of a unit of another kind (`[test-]<kind>-<target>`, as
+/// cargo's `fingerprint::filename` names it), the target's name and whether its outputs go
+/// to `examples/`; `None` for documentation (`doc-*`), whose outputs are not in the build
+/// directory, and for a name of no known kind.
+fn other_target(fingerprint_name: &str) -> Option<(&str, bool)> {
+    let name = fingerprint_name.strip_prefix("test-").unwrap_or(fingerprint_name);
+    [("bin-", false), ("integration-test-", false), ("bench-", false), ("lib-", false), ("example-", true)]
+        .into_iter()
+        .find_map(|(kind, examples)| name.strip_prefix(kind).map(|target| (target, examples)))
+}
+
+fn scan_legacy(place_directory: &Path, place: &Place, scan: &mut Scan) -> crate::Result<()> {
+    let fingerprints = place_directory.join(".fingerprint");
+    let outputs = outputs_of(&place_directory.join("deps"));
+    let mut examples_outputs = None;
+    if !is_real_directory(&fingerprints) {
+        return Ok(());
+    }
     let mut directories: Vec<_> = fs::read_dir(&fingerprints)
         .context("read directory", &fingerprints)?
         .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
     directories.sort();
@@ -316,7 +358,23 @@ fn scan_legacy(place_directory: &Path, place: &Place, scan: &mut Scan) -> crate:
             continue;
         };
         let Some(mut kind) = fingerprint.kind else {
-            scan.others.push(other(&fingerprints.join(&name), place, package_name, fingerprint));
+            let mut collector = Collector::new(place_directory);
+            collector.add_tree(Path::new(".fingerprint").join(&name), |_| FileClass::Metadata)?;
+            if let Some((target, examples)) = other_target(&fingerprint.fingerprint_name) {
+                // Binaries, tests and examples are named after the crate (`-` made `_`);
+                // a `cargo check` of one writes `lib<crate>-<hash>.rmeta`.
+                let stem = format!("{}-{hash}", target.replace('-', "_"));
+                let directory = if examples { "examples" } else { "deps" };
+                let found: &HashMap<String, Vec<String>> = if examples {
+                    examples_outputs.get_or_insert_with(|| outputs_of(&place_directory.join("examples")))
+                } else {
+                    &outputs
+                };
+                for output in [found.get(&stem), found.get(&format!("lib{stem}"))].into_iter().flatten().flatten() {
+                    collector.add_tree(Path::new(directory).join(output), output_class)?;
+                }
+            }
+            scan.others.push(collector.other(place, &name, package_name, fingerprint));
             continue;
         };
         let mut collector = Collector::new(place_directory);
@@ -360,9 +418,13 @@ fn scan_legacy(place_directory: &Path, place: &Place, scan: &mut Scan) -> crate:
 
 fn scan_per_unit(place_directory: &Path, place: &Place, scan: &mut Scan) -> crate::Result<()> {
     let build = place_directory.join("build");
+    if !is_real_directory(&build) {
+        return Ok(());
+    }
     let mut packages: Vec<_> = fs::read_dir(&build)
         .context("read directory", &build)?
         .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
     packages.sort();
@@ -373,19 +435,33 @@ fn scan_per_unit(place_directory: &Path, place: &Place, scan: &mut Scan) -> crat
         };
         let mut hashes: Vec<_> = entries
             .flatten()
+            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
             .map(|entry| entry.file_name().to_string_lossy().into_owned())
             .filter(|hash| is_unit_hash(hash))
             .collect();
         hashes.sort();
         for hash in hashes {
             let unit_directory = Path::new("build").join(&package_name).join(&hash);
-            let Some(fingerprint) = read_fingerprint(&place_directory.join(&unit_directory).join("fingerprint"))?
-            else {
+            // `cargo test --no-run` makes the `out/` of a doctest unit it never builds: a
+            // directory with no fingerprint is no unit.
+            let fingerprint_directory = place_directory.join(&unit_directory).join("fingerprint");
+            if !fs::symlink_metadata(&fingerprint_directory).is_ok_and(|metadata| metadata.is_dir()) {
+                continue;
+            }
+            let Some(fingerprint) = read_fingerprint(&fingerprint_directory)? else {
                 continue;
             };
             let Some(mut kind) = fingerprint.kind else {
-                let directory = place_directory.join(&unit_directory).join("fingerprint");
-                scan.others.push(other(&directory, place, &package_name, fingerprint));
+                let mut collector = Collector::new(place_directory);
+                collector.add_tree(unit_directory.clone(), |path| {
+                    if path.starts_with(unit_directory.join("fingerprint")) || has_extension(path, "d") {
+                        FileClass::Metadata
+                    } else {
+                        output_class(path)
+                    }
+                })?;
+                let name = format!("{package_name}-{hash}");
+                scan.others.push(collector.other(place, &name, &package_name, fingerprint));
                 continue;
             };
             let mut collector = Collector::new(place_directory);
@@ -415,18 +491,10 @@ fn scan_per_unit(place_directory: &Path, place: &Place, scan: &mut Scan) -> crat
     Ok(())
 }
 
-/// A unit of another kind, from its fingerprint directory.
-fn other(directory: &Path, place: &Place, package_name: &str, fingerprint: Fingerprint) -> Build {
-    let finished = fs::symlink_metadata(directory.join(&fingerprint.fingerprint_name))
-        .map(|metadata| FileTimes::of(&metadata).modified_ns)
-        .unwrap_or(0);
-    Build {
-        place: place.clone(),
-        package_name: package_name.to_owned(),
-        fingerprint_name: fingerprint.fingerprint_name,
-        dependencies: fingerprint.dependencies,
-        finished,
-    }
+/// Whether `path` is a directory itself, not a symbolic link to one: units are never read
+/// through a link.
+fn is_real_directory(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|metadata| metadata.is_dir())
 }
 
 /// The class of a rustc output file by its extension.
@@ -463,7 +531,9 @@ impl<'a> Collector<'a> {
     /// Adds the file or directory tree at `relative` (to the place), classifying each file.
     fn add_tree(&mut self, relative: PathBuf, class: impl Fn(&Path) -> FileClass) -> crate::Result<()> {
         let root = self.place_directory.join(&relative);
-        for entry in WalkDir::new(&root).follow_links(false).sort_by_file_name() {
+        // Not even the root: a unit's directory or output that is a link is a link, whatever
+        // it points to.
+        for entry in WalkDir::new(&root).follow_links(false).follow_root_links(false).sort_by_file_name() {
             let entry = match entry {
                 Ok(entry) => entry,
                 // A file that vanished while we looked: cargo is building here. The unit is
@@ -498,6 +568,7 @@ impl<'a> Collector<'a> {
                 class: class(&path),
                 size: metadata.len(),
                 modified: FileTimes::of(&metadata),
+                changed_ns: metadata.ctime().saturating_mul(1_000_000_000).saturating_add(metadata.ctime_nsec()),
                 mode: metadata.mode() & 0o7777,
                 device: metadata.dev(),
                 inode: metadata.ino(),
@@ -505,6 +576,28 @@ impl<'a> Collector<'a> {
             });
         }
         Ok(())
+    }
+
+    /// A unit of another kind made of the files gathered.
+    fn other(self, place: &Place, name: &str, package_name: &str, fingerprint: Fingerprint) -> Build {
+        let hash_file = place.layout.fingerprint_file(Path::new(""), name, &fingerprint.fingerprint_name);
+        let finished = self
+            .files
+            .iter()
+            .find(|file| Some(&file.path) == hash_file.as_ref())
+            .map_or(0, |file| file.modified.modified_ns);
+        Build {
+            place: place.clone(),
+            name: name.to_owned(),
+            package_name: package_name.to_owned(),
+            fingerprint_name: fingerprint.fingerprint_name,
+            fingerprint: fingerprint.hex,
+            dependencies: fingerprint.dependencies,
+            rustc: fingerprint.rustc,
+            finished,
+            files: self.files,
+            symlinks: self.symlinks,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
