@@ -22,11 +22,12 @@ use crate::snapshot::{Filters, cargo_store_snapshot};
 use crate::support::{describe, printed};
 
 /// The commands, in the order the top-level help lists them.
-const COMMANDS: [&str; 13] = [
+const COMMANDS: [&str; 14] = [
     "ingest",
     "checkout",
     "status",
     "gc",
+    "sweep",
     "roots",
     "timer",
     "verify",

@@ -27,6 +27,7 @@ mod snapshot;
 mod store_location;
 mod stress;
 mod support;
+mod sweep;
 mod sync;
 mod timer;
 mod verify;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use cargo_store_integrations::{hook, timer};
 use cargo_store_ops::{
     CheckoutReport, DoctorReport, ExecReport, ForgetReport, GcReport, IngestReport, RepairReport, RootsReport,
-    StatusReport, VerifyReport,
+    StatusReport, SweepReport, VerifyReport,
 };
 use schemars::generate::SchemaSettings;
 
@@ -30,6 +30,7 @@ fn json_schema() -> String {
         ("cargo store checkout --json", generator.subschema_for::<CheckoutReport>()),
         ("cargo store status --json", generator.subschema_for::<StatusReport>()),
         ("cargo store gc --json", generator.subschema_for::<GcReport>()),
+        ("cargo store sweep --json", generator.subschema_for::<SweepReport>()),
         ("cargo store roots --json", generator.subschema_for::<RootsReport>()),
         ("cargo store roots forget PATH --json", generator.subschema_for::<ForgetReport>()),
         ("cargo store verify --json", generator.subschema_for::<VerifyReport>()),

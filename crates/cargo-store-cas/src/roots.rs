@@ -80,6 +80,32 @@ impl Index {
         let rows = statement.query_map([], root_from_row).map_err(&error)?;
         rows.collect::<Result<_, _>>().map_err(&error)
     }
+
+    /// The units of the root `root` that its current builds used when an ingest last looked
+    /// (see [`IndexTransaction::set_current`]).
+    pub fn current_references(&self, root: i64) -> crate::Result<Vec<RootReference>> {
+        let error = sql_error(&self.path);
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT u.id, u.layout, u.place, u.name, u.fingerprint_name, u.fingerprint
+                 FROM root_units ru JOIN units u ON u.id = ru.unit_id WHERE ru.root_id = ?1 AND ru.current = 1",
+            )
+            .map_err(&error)?;
+        let rows = statement.query_map([root], reference_from_row).map_err(&error)?;
+        rows.collect::<Result<_, _>>().map_err(&error)
+    }
+}
+
+fn reference_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RootReference> {
+    Ok(RootReference {
+        unit_id: row.get(0)?,
+        layout: row.get(1)?,
+        place: row.get(2)?,
+        name: row.get(3)?,
+        fingerprint_name: row.get(4)?,
+        fingerprint: row.get(5)?,
+    })
 }
 
 impl IndexTransaction<'_> {
@@ -101,18 +127,7 @@ impl IndexTransaction<'_> {
                  FROM root_units ru JOIN units u ON u.id = ru.unit_id WHERE ru.root_id = ?1",
             )
             .map_err(&error)?;
-        let rows = statement
-            .query_map([root], |row| {
-                Ok(RootReference {
-                    unit_id: row.get(0)?,
-                    layout: row.get(1)?,
-                    place: row.get(2)?,
-                    name: row.get(3)?,
-                    fingerprint_name: row.get(4)?,
-                    fingerprint: row.get(5)?,
-                })
-            })
-            .map_err(&error)?;
+        let rows = statement.query_map([root], reference_from_row).map_err(&error)?;
         rows.collect::<Result<_, _>>().map_err(&error)
     }
 

@@ -19,6 +19,7 @@ mod progress;
 mod repair;
 mod roots;
 mod status;
+mod sweep;
 mod sync;
 mod verify;
 
@@ -41,6 +42,10 @@ pub use repair::{RepairReport, rebuild_index};
 pub use roots::RootState;
 pub use roots::{ForgetReport, RootEntry, RootsReport, forget, roots};
 pub use status::{StatusReport, status};
+pub use sweep::{
+    DEFAULT_SWEEP_MAX_AGE, RootSkip, RootSweep, SweepOptions, SweepReport, SweepSkip, SweptBecause, SweptGroup, SweptKind,
+    roots_with_sweep, sweep,
+};
 pub use sync::{REFRESH_BUDGET, SYNC_BUDGET, SyncReport, refresh, sync};
 pub use verify::ProblemKind;
 pub use verify::{Problem, VerifyOptions, VerifyReport, verify};

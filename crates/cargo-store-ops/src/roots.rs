@@ -24,6 +24,12 @@ pub struct RootEntry {
     pub bytes: u64,
     /// When an ingest or checkout last used it, seconds since the epoch.
     pub last_used: i64,
+    /// With `roots --sweepable`: the bytes of the units and incremental directories in it.
+    pub disk_bytes: Option<u64>,
+    /// With `roots --sweepable`: the bytes `cargo store sweep` (default age) would remove.
+    pub sweepable_bytes: Option<u64>,
+    /// With `roots --sweepable`: the disk space that would free.
+    pub sweepable_bytes_freed: Option<u64>,
 }
 
 /// Every root.
@@ -61,6 +67,9 @@ pub fn roots(store: &Path, waiting: &mut dyn FnMut(&str)) -> crate::Result<Roots
             units: record.units,
             bytes: record.bytes,
             last_used: record.last_used,
+            disk_bytes: None,
+            sweepable_bytes: None,
+            sweepable_bytes_freed: None,
             path: record.path,
         })
         .collect();

@@ -12,6 +12,7 @@ pub mod man;
 pub mod repair;
 pub mod roots;
 pub mod status;
+pub mod sweep;
 pub mod timer;
 pub mod verify;
 

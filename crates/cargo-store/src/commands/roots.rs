@@ -13,11 +13,15 @@ use crate::output::{ago, bytes, json};
 /// days; `forget` drops one now (for example a worktree on a disk that will not come back).
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  cargo store roots\n  cargo store roots forget ../old-worktree/target\n  cargo store roots --json"
+    after_help = "Examples:\n  cargo store roots\n  cargo store roots --sweepable\n  cargo store roots forget ../old-worktree/target\n  cargo store roots --json"
 )]
 pub struct Arguments {
     #[command(subcommand)]
     action: Option<Action>,
+    /// Also show what each build directory holds and what `cargo store sweep` would remove
+    /// from it (a dry run of the sweep: it reads every build directory).
+    #[arg(long)]
+    sweepable: bool,
     /// Print the report as JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -36,8 +40,12 @@ enum Action {
 pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
     match arguments.action {
         None => {
-            let report = cargo_store_ops::roots(&context.store, &mut context.waiting())
-                .map_err(crate::failed("roots failed"))?;
+            let report = if arguments.sweepable {
+                cargo_store_ops::roots_with_sweep(&context.store, &mut context.waiting())
+            } else {
+                cargo_store_ops::roots(&context.store, &mut context.waiting())
+            }
+            .map_err(crate::failed("roots failed"))?;
             if arguments.json {
                 return json(&report).map(|()| ExitCode::SUCCESS);
             }
@@ -46,10 +54,23 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
                 return Ok(ExitCode::SUCCESS);
             }
             let now = cargo_store_cas::now();
-            println!("{:<11} {:>6} {:>10} {:>10}  PATH", "STATE", "UNITS", "SIZE", "LAST USED");
-            for root in &report.roots {
+            if arguments.sweepable {
                 println!(
-                    "{:<11} {:>6} {:>10} {:>10}  {}",
+                    "{:<11} {:>6} {:>10} {:>10} {:>10} {:>10}  PATH",
+                    "STATE", "UNITS", "SIZE", "LAST USED", "HOLDS", "SWEEPABLE"
+                );
+            } else {
+                println!("{:<11} {:>6} {:>10} {:>10}  PATH", "STATE", "UNITS", "SIZE", "LAST USED");
+            }
+            for root in &report.roots {
+                let sweep = if arguments.sweepable {
+                    let size = |value: Option<u64>| value.map_or_else(|| "-".to_owned(), bytes);
+                    format!(" {:>10} {:>10}", size(root.disk_bytes), size(root.sweepable_bytes_freed))
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{:<11} {:>6} {:>10} {:>10}{sweep}  {}",
                     root.state,
                     root.units,
                     bytes(root.bytes),
