@@ -406,10 +406,8 @@ fn check_ownership(root: &Path) -> crate::Result<()> {
 }
 
 /// The effective user id of this process.
-#[allow(unsafe_code)]
 fn current_user() -> u32 {
-    // SAFETY: geteuid has no preconditions, cannot fail and touches no memory of ours.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
 #[cfg(test)]

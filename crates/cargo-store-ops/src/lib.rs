@@ -43,8 +43,8 @@ pub use roots::RootState;
 pub use roots::{ForgetReport, RootEntry, RootsReport, forget, roots};
 pub use status::{StatusReport, status};
 pub use sweep::{
-    DEFAULT_SWEEP_MAX_AGE, RootSkip, RootSweep, SweepOptions, SweepReport, SweepSkip, SweptBecause, SweptGroup, SweptKind,
-    roots_with_sweep, sweep,
+    DEFAULT_SWEEP_MAX_AGE, RootSkip, RootSweep, SweepOptions, SweepReport, SweepSkip, SweptBecause, SweptGroup,
+    SweptKind, roots_with_sweep, sweep,
 };
 pub use sync::{REFRESH_BUDGET, SYNC_BUDGET, SyncReport, refresh, sync};
 pub use verify::ProblemKind;

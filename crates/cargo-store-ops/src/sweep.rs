@@ -1014,7 +1014,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "every fact of one candidate, recorded in one place")]
     fn candidate(
         &mut self,
         kind: SweptKind,

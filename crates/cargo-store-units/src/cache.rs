@@ -132,7 +132,7 @@ fn content_file(cache_directory: &Path, start: &Path) -> Option<PathBuf> {
 
 /// Splits the inputs of `workspace` into those inside its root, with their digests, and the
 /// existing ones outside it, with their states.
-#[allow(clippy::type_complexity)]
+#[expect(clippy::type_complexity, reason = "two lists of paths with their states, used once by the caller")]
 fn content_inputs(workspace: &Workspace, start: &Path) -> (Vec<(PathBuf, Option<String>)>, Vec<(PathBuf, FileState)>) {
     let (mut inside, mut outside) = (Vec::new(), Vec::new());
     // Sources vendored inside the root (a directory source replacing a registry) are rebased

@@ -41,7 +41,9 @@ pub use current::{Mode, Usage, Use, current_units, usage};
 pub use eligibility::{Eligibility, SkipReason, Skipped, Verdict, eligibility};
 pub use error::Error;
 pub use freshness::Times;
-pub use incremental::{IncrementalDirectory, Session, SessionLock, crate_name_of, incremental_directories, session_created_us};
+pub use incremental::{
+    IncrementalDirectory, Session, SessionLock, crate_name_of, incremental_directories, session_created_us,
+};
 pub use key::{LAYOUT_VERSION, UnitKey};
 pub use layout::{Layout, Place, find_places};
 pub use repository::{build_inputs_digest, repository_of};

@@ -600,7 +600,7 @@ impl<'a> Collector<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "the parts of a unit that the scan found apart")]
     fn finish(
         self,
         place: &Place,
