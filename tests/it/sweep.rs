@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::fixture::{Build, BuildMode, ELIGIBLE_UNITS, Fixture, Layout};
 use crate::reports::REPORT_VERSION;
-use crate::support::{assert_tree_unchanged, printed, run_json, snapshot_tree};
+use crate::support::{assert_tree_unchanged, printed, run, run_json, snapshot_tree};
 
 const DAY: i64 = 24 * 3600;
 
@@ -495,4 +495,39 @@ fn units_of_a_toolchain_that_is_gone_go_whatever_their_age() {
     assert!(gone.iter().map(|group| group.entries).sum::<u64>() >= ELIGIBLE_UNITS, "{swept:#?}");
     assert_eq!(root.removed("superseded"), 0, "nothing of this toolchain is old: {swept:#?}");
     fixture.build(&worktree, BuildMode::LEGACY_DEV).assert_all_fresh("after sweeping another toolchain's units");
+}
+
+/// What the timer runs when installed with `--sweep`: `gc --auto --sweep` collects, then
+/// sweeps, and says both in its log.
+#[test]
+fn the_timer_job_sweeps_after_it_collects() {
+    let fixture = Fixture::new();
+    let worktree_a = fixture.worktree_a();
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV);
+    fixture.ingest(&worktree_a);
+    let worktree_b = fixture.add_worktree("b");
+    fixture.checkout(&worktree_b, &["--no-sync"]);
+    let month_later = (real_now() + 30 * DAY).to_string();
+
+    let report: serde_json::Value = run_json(
+        fixture.cargo_store().env("CARGO_STORE_TEST_NOW", &month_later).args(["gc", "--auto", "--sweep", "--json"]),
+    );
+    assert!(report["skipped"].is_null(), "{report:#}");
+    let swept = &report["sweep"];
+    assert_eq!(swept["units_restorable"], ELIGIBLE_UNITS, "B's idle units went: {report:#}");
+    fixture.build(&worktree_a, BuildMode::LEGACY_DEV).assert_all_fresh("A after the timer's sweep");
+
+    // The next run the same day skips both, and says so in the log.
+    let output = run(fixture.cargo_store().env("CARGO_STORE_TEST_NOW", &month_later).args(["gc", "--auto", "--sweep"]));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Skipped garbage collection: the last one was less than 20 hours ago"), "{stdout}");
+    // Without --auto, the human report of a collection ends with the sweep's.
+    let output = run(fixture.cargo_store().env("CARGO_STORE_TEST_NOW", &month_later).args([
+        "gc",
+        "--sweep",
+        "--max-age",
+        "60d",
+    ]));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Deleted") && stdout.contains("Removed 0 entries from 2 build directories"), "{stdout}");
 }

@@ -191,7 +191,7 @@ fn install_writes_both_units_and_enables_the_timer() {
     let timer_path = sandbox.units().join(TIMER);
     assert_eq!(report.written, [service_path.clone(), timer_path.clone()], "{report:?}");
     assert!(report.enabled && report.manual_command.is_none() && report.scheduler_error.is_none(), "{report:?}");
-    let expected_command = format!("{} --store {} gc --auto --quiet", binary().display(), sandbox.store().display());
+    let expected_command = format!("{} --store {} gc --auto", binary().display(), sandbox.store().display());
     assert_eq!(report.command.join(" "), expected_command, "{report:?}");
 
     let service = fs::read_to_string(&service_path).expect("read the service");

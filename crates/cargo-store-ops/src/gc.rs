@@ -72,6 +72,9 @@ pub struct GcOptions {
     pub dry_run: bool,
     /// Run only if nothing else holds the store, and only when it is due.
     pub auto: Option<Auto>,
+    /// After collecting (not in a dry run, nor when an automatic collection was skipped),
+    /// sweep the registered build directories with the default age ([`crate::sweep`]).
+    pub sweep: bool,
 }
 
 /// When an automatic collection is due.
@@ -139,6 +142,8 @@ pub struct GcReport {
     /// From the timer (`--auto`, not a dry run): the ingest of every live root that changed
     /// since it was last looked at, before collecting.
     pub refreshed: Option<crate::SyncReport>,
+    /// With `--sweep`: what the sweep of the registered build directories after collecting did.
+    pub sweep: Option<crate::SweepReport>,
     /// Roots checked.
     pub roots_checked: u64,
     /// Roots whose directory is missing but still within the grace period.
@@ -177,6 +182,19 @@ pub struct GcReport {
 
 /// Collects garbage in the store.
 pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<GcReport> {
+    let mut report = collect(options, waiting)?;
+    // The store is let go first: the sweep reads it, never waiting for it.
+    if options.sweep && !options.dry_run && report.skipped.is_none() {
+        let start = Instant::now();
+        let swept = crate::sweep(&crate::SweepOptions::automatic(options.store.clone()), waiting, &crate::NoProgress)?;
+        report.sweep = Some(swept);
+        report.elapsed_ms += elapsed_ms(start);
+    }
+    Ok(report)
+}
+
+/// The collection itself: [`gc`] without the sweep.
+fn collect(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<GcReport> {
     let start = Instant::now();
     let mut report = GcReport {
         version: REPORT_VERSION,
@@ -184,6 +202,7 @@ pub fn gc(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<G
         dry_run: options.dry_run,
         skipped: None,
         refreshed: None,
+        sweep: None,
         roots_checked: 0,
         roots_missing: Vec::new(),
         roots_dropped: Vec::new(),
@@ -473,8 +492,14 @@ mod tests {
         }
         entry(&old[3], 2 * ORPHAN_GRACE);
 
-        let options =
-            GcOptions { store: root, max_age: DEFAULT_MAX_AGE, max_size: DEFAULT_MAX_SIZE, dry_run: true, auto: None };
+        let options = GcOptions {
+            store: root,
+            max_age: DEFAULT_MAX_AGE,
+            max_size: DEFAULT_MAX_SIZE,
+            dry_run: true,
+            auto: None,
+            sweep: false,
+        };
         let report = gc(&options, &mut |_| {}).expect("a dry run");
         assert_eq!(report.cache_files_deleted, old.len() as u64, "{report:#?}");
         assert!(old.iter().all(|path| path.exists()), "a dry run deleted a cache entry");

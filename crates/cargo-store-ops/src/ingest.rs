@@ -403,6 +403,7 @@ pub fn ingest_with_progress(
             max_size,
             dry_run: false,
             auto: Some(Auto::OverBudget),
+            sweep: false,
         };
         let collected = gc(&options, &mut |_| {})?;
         report.gc = collected.skipped.is_none().then_some(collected);

@@ -142,6 +142,8 @@ pub struct TimerOptions {
     /// The file the job's output is appended to, for a scheduler that keeps none itself
     /// (launchd: `~/Library/Logs/cargo-store-gc.log`); `None` for systemd, whose journal has it.
     pub log: Option<PathBuf>,
+    /// Whether the job also sweeps the registered build directories (`gc --auto --sweep`).
+    pub sweep: bool,
 }
 
 impl TimerOptions {
@@ -157,20 +159,24 @@ impl TimerOptions {
         let executable = std::env::current_exe().map_err(|source| Error::CurrentExecutable { source })?;
         let (directory, log) = platform.locations()?;
         let control = variable(platform.control_variable()).unwrap_or_else(|| platform.control_program().into());
-        Ok(TimerOptions { scheduler, store, executable, directory, control, log })
+        Ok(TimerOptions { scheduler, store, executable, directory, control, log, sweep: false })
     }
 
-    /// The command line the job runs: `<executable> --store <store> gc --auto --quiet`.
-    /// Unit files and plists are text, so both paths must be UTF-8.
+    /// The command line the job runs: `<executable> --store <store> gc --auto`, with
+    /// `--sweep` when the job sweeps too. Not quiet: what it prints is the job's log. Unit
+    /// files and plists are text, so both paths must be UTF-8.
     pub fn gc_command(&self) -> crate::Result<Vec<String>> {
-        Ok(vec![
+        let mut command = vec![
             text(&self.executable)?,
             "--store".to_owned(),
             text(&self.store)?,
             "gc".to_owned(),
             "--auto".to_owned(),
-            "--quiet".to_owned(),
-        ])
+        ];
+        if self.sweep {
+            command.push("--sweep".to_owned());
+        }
+        Ok(command)
     }
 
     /// The paths of the files this module writes, in order.
@@ -282,6 +288,9 @@ pub struct StatusReport {
     pub files: Vec<FileStatus>,
     /// The command line `install` would schedule now.
     pub command: Vec<String>,
+    /// Whether the job sweeps the registered build directories too (installed with
+    /// `--sweep`).
+    pub sweep: bool,
     /// What the scheduler says about the job: for systemd, `systemctl --user is-enabled` of the
     /// timer (`enabled`, `disabled`, `not-found`, ...); for launchd `loaded` or `not-loaded`;
     /// `unknown` when the scheduler could not be asked.
@@ -392,6 +401,18 @@ pub fn uninstall(options: &TimerOptions) -> crate::Result<UninstallReport> {
 /// Reports whether the job's files are installed and current, and what the scheduler says
 /// about the job. Changes nothing.
 pub fn status(options: &TimerOptions) -> crate::Result<StatusReport> {
+    // The job may have been installed with or without `--sweep`: report the one that is there.
+    let other = TimerOptions { sweep: !options.sweep, ..options.clone() };
+    let matches = |options: &TimerOptions| -> crate::Result<bool> {
+        let command = options.gc_command()?;
+        for (path, expected) in options.planned_files(&command)? {
+            if !matches!(ownership(&path)?, Ownership::Ours(contents) if contents == expected) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    let options = if !matches(options)? && matches(&other)? { &other } else { options };
     let command = options.gc_command()?;
     let mut files = Vec::new();
     for (path, expected) in options.planned_files(&command)? {
@@ -413,6 +434,7 @@ pub fn status(options: &TimerOptions) -> crate::Result<StatusReport> {
         up_to_date,
         files,
         command,
+        sweep: options.sweep,
         enabled,
         active,
     })
@@ -505,6 +527,7 @@ mod tests {
             directory: directory.path().join("units"),
             control: control.into(),
             log: (scheduler == Scheduler::Launchd).then(|| directory.path().join("Logs").join(launchd::LOG)),
+            sweep: false,
         };
         (directory, options)
     }
@@ -566,6 +589,23 @@ mod tests {
         let removed = uninstall(&options)?;
         assert_eq!(removed.removed, options.paths());
         assert!(!removed.disabled && removed.scheduler_error.is_some(), "{removed:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_job_that_sweeps_runs_gc_with_sweep_and_status_says_so() -> crate::Result<()> {
+        let (_directory, options) = options(Scheduler::Systemd, "true");
+        let sweeping = TimerOptions { sweep: true, ..options.clone() };
+        let installed = install(&sweeping)?;
+        assert_eq!(installed.command.last().map(String::as_str), Some("--sweep"), "{installed:?}");
+        let service = fs::read_to_string(options.directory.join(systemd::SERVICE)).expect("read the service");
+        assert!(exec_start(&service).ends_with("gc --auto --sweep"), "{service}");
+        // `timer status` is asked without `--sweep`: it reports the job that is there.
+        let found = status(&options)?;
+        assert!(found.up_to_date && found.sweep, "{found:?}");
+        install(&options)?;
+        let found = status(&options)?;
+        assert!(found.up_to_date && !found.sweep, "{found:?}");
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! $XDG_CONFIG_HOME/systemd/user/, else ~/.config/systemd/user/
-//!   cargo-store-gc.service      Type=oneshot, ExecStart=<binary> --store <store> gc --auto --quiet
+//!   cargo-store-gc.service      Type=oneshot, ExecStart=<binary> --store <store> gc --auto [--sweep]
 //!   cargo-store-gc.timer        OnCalendar=daily, Persistent=true, WantedBy=timers.target
 //!   timers.target.wants/…       made by `systemctl --user enable`, never by us
 //! ```

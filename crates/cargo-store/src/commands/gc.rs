@@ -42,6 +42,11 @@ pub struct Arguments {
     /// or was collected in the last 20 hours.
     #[arg(long)]
     auto: bool,
+    /// Then sweep the registered build directories with the default age (7 days), as
+    /// `cargo store sweep` does: what the timer runs when installed with `timer install
+    /// --sweep`. Not in a dry run, nor when an automatic collection was skipped.
+    #[arg(long)]
+    sweep: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -55,6 +60,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         max_size: arguments.max_size,
         dry_run: arguments.dry_run,
         auto: arguments.auto.then_some(Auto::Timer),
+        sweep: arguments.sweep,
     };
     let report = gc(&options, &mut context.waiting()).map_err(crate::failed("gc failed"))?;
     if arguments.json {
@@ -128,5 +134,8 @@ pub fn print(report: &GcReport) {
     );
     for root in &report.roots_dropped {
         println!("  dropped root ({}): `{}`", root.reason, root.path.display());
+    }
+    if let Some(swept) = &report.sweep {
+        crate::commands::sweep::print(swept);
     }
 }

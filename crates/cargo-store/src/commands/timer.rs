@@ -25,7 +25,7 @@ use crate::output::json;
 /// command that enables them is printed.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  cargo store timer install                      write and enable the daily job\n  cargo store --store /data/cargo-store timer install\n  cargo store timer status                       installed? up to date? enabled?\n  cargo store timer uninstall                    disable it and remove its files"
+    after_help = "Examples:\n  cargo store timer install                      write and enable the daily job\n  cargo store timer install --sweep              ... which also sweeps the worktrees' build directories\n  cargo store --store /data/cargo-store timer install\n  cargo store timer status                       installed? up to date? enabled?\n  cargo store timer uninstall                    disable it and remove its files"
 )]
 pub struct Arguments {
     #[command(subcommand)]
@@ -39,7 +39,7 @@ enum Action {
     /// Run it again after moving the binary or the store: it rewrites the files cargo-store
     /// wrote. A file at those paths that cargo-store did not write is never replaced: install
     /// fails, naming it, before writing anything.
-    Install(Output),
+    Install(Install),
     /// Disable the job and remove exactly the files `install` writes.
     ///
     /// Disables the job first (`systemctl --user disable --now cargo-store-gc.timer`, or
@@ -55,6 +55,16 @@ enum Action {
 }
 
 #[derive(Debug, clap::Args)]
+struct Install {
+    /// The job also sweeps the worktrees' build directories every day (`gc --auto --sweep`):
+    /// what no current build used for 7 days goes; see `cargo store sweep --help`.
+    #[arg(long)]
+    sweep: bool,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, clap::Args)]
 struct Output {
     /// Print the report as JSON.
     #[arg(long)]
@@ -63,9 +73,10 @@ struct Output {
 
 /// Runs the command.
 pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
-    let options = TimerOptions::from_environment(&context.store).context("cannot set up the gc timer")?;
+    let mut options = TimerOptions::from_environment(&context.store).context("cannot set up the gc timer")?;
     match arguments.action {
-        Action::Install(output) => {
+        Action::Install(Install { sweep, output }) => {
+            options.sweep = sweep;
             let report = timer::install(&options).context("timer install failed")?;
             if output.json {
                 json(&report)?;
