@@ -195,7 +195,7 @@ pub fn checkout_with_progress(
     if !options.dry_run {
         create_target(&workspace.target_directory, &build_directory)?;
     }
-    let mut context = crate::explain::ExplainContext::default();
+    let mut context = crate::explain::ExplainContext { dry_run: options.dry_run, ..Default::default() };
     let mut stored_builds = Vec::new();
     let host_cfg_cache = store.directory().cache(CacheBucket::HostCfg);
     let (units, holding_fingerprints) = {

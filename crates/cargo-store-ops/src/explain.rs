@@ -166,6 +166,8 @@ pub(crate) struct ExplainContext {
     pub(crate) other_versions: HashMap<PackageKey, Vec<(String, u64)>>,
     /// Per package, the units cargo built here of which the store holds only other builds.
     pub(crate) misses: BTreeMap<PackageKey, Vec<crate::Miss>>,
+    /// Whether nothing is placed (`--dry-run`): the verdicts say what would be.
+    pub(crate) dry_run: bool,
 }
 
 /// Why each package of the workspace was placed or not.
@@ -353,12 +355,12 @@ fn package_verdict(
         None if context.preferred => String::new(),
         None => "; every stored variant is placed: no other worktree of this repository with the same lock file and manifests has said which ones it builds".to_owned(),
     };
-    let (verdict, detail) = unit_verdicts(&mine);
+    let (verdict, detail) = unit_verdicts(&mine, context.dry_run);
     (verdict, detail + &variants)
 }
 
 /// The verdict on a package from the verdicts on its units.
-fn unit_verdicts(mine: &[Verdict]) -> (PackageVerdict, String) {
+fn unit_verdicts(mine: &[Verdict], dry_run: bool) -> (PackageVerdict, String) {
     let total = mine.len();
     let count = |wanted: fn(&Verdict) -> bool| mine.iter().filter(|verdict| wanted(verdict)).count();
     let left = count(|verdict| matches!(verdict, Verdict::Left(_)));
@@ -377,7 +379,8 @@ fn unit_verdicts(mine: &[Verdict]) -> (PackageVerdict, String) {
         let reasons: Vec<&str> = reasons.into_iter().collect();
         (PackageVerdict::Skipped, format!("{left} of {total} units left out: {}", reasons.join("; ")))
     } else if placed > 0 {
-        let mut detail = format!("{placed} of {total} units placed");
+        let placed_word = if dry_run { "would be placed" } else { "placed" };
+        let mut detail = format!("{placed} of {total} units {placed_word}");
         if retimed > 0 {
             detail.push_str(&format!(
                 " ({retimed} as copies with later mtimes, because a dependency here is newer than their stored copy)"

@@ -30,20 +30,27 @@ struct Cli {
     /// [env: CARGO_STORE_DIR, which must be absolute; set but empty counts as unset]
     // Not clap's `env`: it turns `CARGO_STORE_DIR=` into a usage error about a `--store` the
     // user never typed. `Store::default_location` reads the variable instead.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = "Global options")]
     store: Option<PathBuf>,
 
     /// Log more (-v: debug, -vv: trace); CARGO_STORE_LOG takes a tracing filter.
-    #[arg(short, long, global = true, action = ArgAction::Count)]
+    #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     verbose: u8,
 
     /// Print only errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     quiet: bool,
 
     /// Color the labels of errors, warnings and hints: auto (on a terminal, unless NO_COLOR is
     /// set), always or never.
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN",
+        help_heading = "Global options"
+    )]
     color: output::ColorChoice,
 
     #[command(subcommand)]

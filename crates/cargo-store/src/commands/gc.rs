@@ -24,7 +24,7 @@ use crate::output::{bytes, count, duration, json, parse_duration, parse_size, sp
 /// not exist is an error.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  cargo store gc --dry-run\n  cargo store gc --max-size 10GiB --max-age 14d\n  cargo store gc --auto --quiet   (what the timer runs)"
+    after_help = "Examples:\n  cargo store gc --dry-run\n  cargo store gc --max-size 10GiB --max-age 14d\n  cargo store gc --auto           (what the timer runs; with --sweep it sweeps too)"
 )]
 pub struct Arguments {
     /// Delete units no worktree holds that were not used for this long (s, m, h, d, w).
