@@ -203,7 +203,11 @@ pub(crate) fn explain(
                     SkipReason::PathSource => PackageVerdict::PathSource,
                     _ => PackageVerdict::VendoredInWorkspace,
                 };
-                (verdict, format!("built in the worktree: {}", reason.explanation()))
+                let detail = match reason {
+                    SkipReason::WorkspaceMember => reason.explanation().to_owned(),
+                    _ => format!("{}: built in each worktree", reason.explanation()),
+                };
+                (verdict, detail)
             } else if reaches_local(index, workspace, &local, &mut above_local) {
                 (
                     PackageVerdict::DependsOnPathSource,
