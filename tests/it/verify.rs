@@ -136,6 +136,29 @@ fn a_damaged_object_is_quarantined_and_restored_from_a_worktree() {
     let build = fixture.build(&worktree_b, BuildMode::LEGACY_DEV);
     build.assert_dependencies_fresh("build after the object was restored");
     assert_eq!(build.run_app(), EXPECTED_OUTPUT);
+
+    // The damaged copy is kept for a month, then gc deletes it.
+    let quarantined = &report_quarantined_path(&fixture);
+    let gc = |days: i64| -> serde_json::Value {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+        crate::support::run_json(
+            fixture.cargo_store().env("CARGO_STORE_TEST_NOW", (now + days * 86_400).to_string()).args(["gc", "--json"]),
+        )
+    };
+    assert_eq!(gc(0)["quarantined_deleted"], 0);
+    assert!(quarantined.is_file(), "gc deleted a damaged object on the day it was quarantined");
+    assert_eq!(gc(31)["quarantined_deleted"], 1);
+    assert!(!quarantined.exists(), "a month-old damaged object is still in quarantine");
+}
+
+/// The one file in the store's `quarantine/`.
+fn report_quarantined_path(fixture: &Fixture) -> std::path::PathBuf {
+    let mut files: Vec<_> = fs::read_dir(fixture.store().join("quarantine"))
+        .expect("the quarantine directory")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.remove(0)
 }
 
 #[test]

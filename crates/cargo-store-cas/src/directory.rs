@@ -338,6 +338,20 @@ impl StoreDirectory {
         Ok(orphans)
     }
 
+    /// The damaged objects `quarantine` moved aside `max_age` seconds before `now` or earlier
+    /// (when they were moved: their status change time), kept that long for inspection.
+    pub fn expired_quarantine(&self, now: i64, max_age: i64) -> crate::Result<Vec<Garbage>> {
+        let mut expired = Vec::new();
+        for path in entries(&self.root.join(QUARANTINE))? {
+            if let Some(metadata) = stat(&path)?
+                && now - metadata.ctime() >= max_age
+            {
+                expired.push(Garbage { bytes: metadata.len(), path });
+            }
+        }
+        Ok(expired)
+    }
+
     /// The cache entries that expire under `expiry` (see the module docs), in every bucket
     /// (and in any other directory under `cache/`, such as one an older version wrote).
     pub fn expired_cache_entries(&self, expiry: &CacheExpiry<'_>) -> crate::Result<Vec<Garbage>> {

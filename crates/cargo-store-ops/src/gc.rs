@@ -52,6 +52,8 @@ pub const MISSING_ROOT_GRACE: i64 = 7 * DAY;
 pub const ORPHAN_GRACE: i64 = 3600;
 /// How long a cache entry may go unused before it is deleted: 30 days.
 pub const CACHE_MAX_AGE: i64 = 30 * DAY;
+/// How long a damaged object `verify` moved to `quarantine/` is kept for inspection.
+pub const QUARANTINE_MAX_AGE: i64 = 30 * DAY;
 /// `--auto` does nothing if the last collection is more recent than this: 20 hours, so that a
 /// daily timer whose runs drift by up to an hour never skips every other day.
 pub const AUTO_INTERVAL: i64 = 20 * 3600;
@@ -172,6 +174,10 @@ pub struct GcReport {
     pub cache_files_deleted: u64,
     /// The disk space that freed.
     pub cache_bytes_freed: u64,
+    /// Damaged objects deleted from `quarantine/`, kept there for [`QUARANTINE_MAX_AGE`].
+    pub quarantined_deleted: u64,
+    /// The disk space that freed.
+    pub quarantined_bytes_freed: u64,
     /// Bytes of all objects before.
     pub bytes_before: u64,
     /// Bytes of the objects that remain.
@@ -216,6 +222,8 @@ fn collect(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<
         bytes_freed: 0,
         cache_files_deleted: 0,
         cache_bytes_freed: 0,
+        quarantined_deleted: 0,
+        quarantined_bytes_freed: 0,
         bytes_before: 0,
         bytes_after: 0,
         elapsed_ms: 0,
@@ -350,6 +358,12 @@ fn expire_caches(
         if let Some(freed) = directory.delete(&entry, dry_run)? {
             report.cache_files_deleted += 1;
             report.cache_bytes_freed += freed;
+        }
+    }
+    for damaged in directory.expired_quarantine(timestamp, QUARANTINE_MAX_AGE)? {
+        if let Some(freed) = directory.delete(&damaged, dry_run)? {
+            report.quarantined_deleted += 1;
+            report.quarantined_bytes_freed += freed;
         }
     }
     Ok(())

@@ -31,7 +31,7 @@ pub use exec::{ExecEvents, ExecOptions, ExecReport, exec};
 pub use explain::{Explanation, PackageVerdict};
 pub use gc::{
     AUTO_INTERVAL, Auto, CACHE_MAX_AGE, DEFAULT_MAX_AGE, DEFAULT_MAX_SIZE, DroppedRoot, GcOptions, GcReport,
-    MISSING_ROOT_GRACE, ORPHAN_GRACE, gc,
+    MISSING_ROOT_GRACE, ORPHAN_GRACE, QUARANTINE_MAX_AGE, gc,
 };
 pub use gc::{DropReason, GcSkip};
 pub use hint::hint_of;

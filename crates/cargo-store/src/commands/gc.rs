@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use cargo_store_ops::{AUTO_INTERVAL, Auto, CACHE_MAX_AGE, GcOptions, GcReport, GcSkip, MISSING_ROOT_GRACE, gc};
+use cargo_store_ops::{
+    AUTO_INTERVAL, Auto, CACHE_MAX_AGE, GcOptions, GcReport, GcSkip, MISSING_ROOT_GRACE, QUARANTINE_MAX_AGE, gc,
+};
 
 use crate::Context;
 use crate::output::{bytes, count, duration, json, parse_duration, parse_size, span};
@@ -15,8 +17,9 @@ use crate::output::{bytes, count, duration, json, parse_duration, parse_size, sp
 /// root holds and that were not used for `--max-age` are deleted; then, while the store is
 /// bigger than `--max-size`, the least recently used units (a worktree that uses one keeps its
 /// own copy or link). A unit always goes with the units that depend on it. Files left over by
-/// interrupted commands are deleted after an hour, and the store's cached answers (of `cargo
-/// metadata` and rustc) once unused for 30 days.
+/// interrupted commands are deleted after an hour, the store's cached answers (of `cargo
+/// metadata` and rustc) once unused for 30 days, and damaged objects `verify` moved to
+/// `quarantine/` after 30 days.
 ///
 /// Run it from a timer (`cargo store timer install`) with `--auto`: it then does nothing if
 /// another cargo-store command is running, if the last collection was less than 20 hours ago,
@@ -122,6 +125,14 @@ pub fn print(report: &GcReport) {
             count(report.cache_files_deleted, "file"),
             span(CACHE_MAX_AGE),
             bytes(report.cache_bytes_freed)
+        );
+    }
+    if report.quarantined_deleted > 0 {
+        println!(
+            "  quarantine: {} kept for {} deleted ({} freed on disk)",
+            count(report.quarantined_deleted, "damaged object"),
+            span(QUARANTINE_MAX_AGE),
+            bytes(report.quarantined_bytes_freed)
         );
     }
     println!(
