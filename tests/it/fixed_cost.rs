@@ -37,12 +37,14 @@ fn checkout_with_cargo(fixture: &Fixture, worktree: &Path, cargo: &Path) -> std:
 fn a_new_worktree_with_the_same_files_is_answered_without_cargo() {
     let fixture = Fixture::new();
     let worktree_a = fixture.worktree_a();
-    // The first checkout creates the store; the second one is answered by cargo and remembered.
+    // The first checkout creates the store, and keeps cargo's answer once the store is there.
     fixture.checkout(&worktree_a, &[]);
-    fixture.checkout(&worktree_a, &[]);
+    let cargo = failing_cargo(fixture.root());
+    let output = checkout_with_cargo(&fixture, &worktree_a, &cargo);
+    assert!(output.status.success(), "the second command of a new store asked cargo: {}", printed(&output));
+    assert_eq!(cargo_runs(fixture.root()), 0, "cargo was asked about A again");
 
     let worktree_b = fixture.add_worktree("b");
-    let cargo = failing_cargo(fixture.root());
     let output = checkout_with_cargo(&fixture, &worktree_b, &cargo);
     assert!(output.status.success(), "{}", printed(&output));
     let report: CheckoutReport = serde_json::from_slice(&output.stdout).expect("a checkout report");

@@ -148,6 +148,7 @@ pub fn checkout_with_progress(
     progress: &dyn Progress,
 ) -> crate::Result<CheckoutReport> {
     let start = Instant::now();
+    let store_existed = options.store.is_dir();
     let workspace =
         load_workspace(&options.store, options.manifest_path.as_deref(), options.target_directory.as_deref())?;
     let toolchain =
@@ -192,6 +193,14 @@ pub fn checkout_with_progress(
     // What cargo built here already, to say why it did not use the stored builds.
     let here = if options.explain { crate::misses::built_here(&workspace, &toolchain)? } else { Vec::new() };
     let mut store = Store::open(&options.store, Access::Shared, waiting)?;
+    if !store_existed {
+        crate::remember_workspace(
+            &options.store,
+            options.manifest_path.as_deref(),
+            options.target_directory.as_deref(),
+            &workspace,
+        );
+    }
     if !options.dry_run {
         create_target(&workspace.target_directory, &build_directory)?;
     }

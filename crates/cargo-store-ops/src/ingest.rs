@@ -137,6 +137,7 @@ pub fn ingest_with_progress(
     progress: &dyn Progress,
 ) -> crate::Result<IngestReport> {
     let start = Instant::now();
+    let store_existed = options.store.is_dir();
     let workspace =
         load_workspace(&options.store, options.manifest_path.as_deref(), options.target_directory.as_deref())?;
     let build_directory = workspace.build_directory.clone();
@@ -205,6 +206,14 @@ pub fn ingest_with_progress(
     }
 
     let mut store = Store::open(&options.store, Access::Shared, waiting)?;
+    if !store_existed {
+        crate::remember_workspace(
+            &options.store,
+            options.manifest_path.as_deref(),
+            options.target_directory.as_deref(),
+            &workspace,
+        );
+    }
     let stored = store.index().unit_ids(keys.iter().flatten().map(UnitKey::as_str))?;
     let new_units: Vec<usize> = (0..units.len())
         .filter(|&index| keys[index].as_ref().is_some_and(|key| !stored.contains_key(key.as_str())))

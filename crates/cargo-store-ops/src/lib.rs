@@ -73,6 +73,19 @@ pub(crate) fn load_workspace(
     Ok(cargo_store_units::Workspace::load_cached(manifest_path, target_directory, cache.as_deref())?)
 }
 
+/// Keeps in the store's cache a workspace read before the store existed (by the command that
+/// then created it), so that the next command does not ask cargo again.
+pub(crate) fn remember_workspace(
+    store: &std::path::Path,
+    manifest_path: Option<&std::path::Path>,
+    target_directory: Option<&std::path::Path>,
+    workspace: &cargo_store_units::Workspace,
+) {
+    if let Some(cache) = cache(store, cargo_store_cas::CacheBucket::Workspaces) {
+        workspace.remember(manifest_path, target_directory, &cache);
+    }
+}
+
 /// The directory of one of the store's caches (`rustc -vV` answers for
 /// `Toolchain::detect_cached`, say), once the store exists.
 pub(crate) fn cache(store: &std::path::Path, bucket: cargo_store_cas::CacheBucket) -> Option<std::path::PathBuf> {

@@ -268,13 +268,7 @@ impl Workspace {
             return Workspace::load(manifest_path, target_directory);
         };
         let target = target_directory.and_then(|directory| std::path::absolute(directory).ok());
-        let current = std::env::current_dir().unwrap_or_default();
-        let mut key = format!("{}\0{}", current.display(), start.display());
-        if let Some(target) = &target {
-            key.push('\0');
-            key.push_str(&target.to_string_lossy());
-        }
-        let file = cache_directory.join(format!("{}.json", blake3::hash(key.as_bytes()).to_hex()));
+        let file = entry_file(cache_directory, &start, target.as_deref());
         if let Some(entry) =
             cargo_store_fs::read_cache_entry(&file).and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
             && entry.format == FORMAT
@@ -294,19 +288,48 @@ impl Workspace {
         if asked && target.is_none() {
             record_by_content(cache_directory, &start, &workspace);
         }
-        let entry = Entry {
-            format: FORMAT,
-            files: inputs(&workspace, &start)
-                .into_iter()
-                .map(|path| {
-                    let recorded = state(&path);
-                    (path, recorded)
-                })
-                .collect(),
-            environment: environment(),
-            workspace,
-        };
-        write_entry(&file, &entry);
-        Ok(entry.workspace)
+        record(&file, &start, &workspace);
+        Ok(workspace)
     }
+
+    /// Keeps this answer, read without a cache (before the cache directory existed), in
+    /// `cache_directory` as [`Workspace::load_cached`] would have, so that the next command
+    /// does not ask cargo again.
+    pub fn remember(&self, manifest_path: Option<&Path>, target_directory: Option<&Path>, cache_directory: &Path) {
+        let Some(start) = start_manifest(manifest_path) else { return };
+        let target = target_directory.and_then(|directory| std::path::absolute(directory).ok());
+        if target.is_none() {
+            record_by_content(cache_directory, &start, self);
+        }
+        record(&entry_file(cache_directory, &start, target.as_deref()), &start, self);
+    }
+}
+
+/// The cache entry for the workspace of the manifest `start` read from the current directory,
+/// with `target` as its target directory when given.
+fn entry_file(cache_directory: &Path, start: &Path, target: Option<&Path>) -> PathBuf {
+    let current = std::env::current_dir().unwrap_or_default();
+    let mut key = format!("{}\0{}", current.display(), start.display());
+    if let Some(target) = target {
+        key.push('\0');
+        key.push_str(&target.to_string_lossy());
+    }
+    cache_directory.join(format!("{}.json", blake3::hash(key.as_bytes()).to_hex()))
+}
+
+/// Writes the entry for `workspace` to `file`, with the states of its inputs now.
+fn record(file: &Path, start: &Path, workspace: &Workspace) {
+    let entry = Entry {
+        format: FORMAT,
+        files: inputs(workspace, start)
+            .into_iter()
+            .map(|path| {
+                let recorded = state(&path);
+                (path, recorded)
+            })
+            .collect(),
+        environment: environment(),
+        workspace: workspace.clone(),
+    };
+    write_entry(file, &entry);
 }
