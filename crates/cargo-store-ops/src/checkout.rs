@@ -288,6 +288,9 @@ pub fn checkout_with_progress(
     context.misses = crate::misses::misses(&here, &stored_builds, store.directory(), &build_directory);
 
     let plan = Plan::new(&units, &holding_fingerprints, &build_directory, store.directory());
+    for (unit, planned) in units.iter().zip(&plan.units) {
+        tracing::debug!("checkout: {} ({}): {:?}", unit.name, unit.fingerprint_name, planned.verdict);
+    }
     for unit in &plan.units {
         match unit.verdict {
             Verdict::Place { delta } => {

@@ -282,7 +282,8 @@ fn collect(options: &GcOptions, waiting: &mut dyn FnMut(&str)) -> crate::Result<
     let inputs = transaction.gc_inputs()?;
     let plan = plan(&inputs, &GcPolicy { now: timestamp, max_age: options.max_age, max_size: options.max_size });
     pause("gc-planned");
-    for (_, reason) in &plan.units {
+    for (unit, reason) in &plan.units {
+        tracing::debug!("gc: unit {unit} goes ({reason:?})");
         match reason {
             Eviction::Age => report.units_evicted_by_age += 1,
             Eviction::Size => report.units_evicted_by_size += 1,

@@ -185,6 +185,7 @@ pub fn ingest_with_progress(
     let mut skipped: BTreeMap<SkipReason, BTreeSet<String>> = BTreeMap::new();
     let mut skipped_counts: BTreeMap<SkipReason, u64> = BTreeMap::new();
     let mut skip = |reason: SkipReason, label: String| {
+        tracing::debug!("ingest: {label} skipped: {reason}");
         skipped.entry(reason).or_default().insert(label);
         *skipped_counts.entry(reason).or_default() += 1;
     };

@@ -120,14 +120,20 @@ fn ingest_changed(store: &Path, candidates: Vec<(PathBuf, PathBuf)>, start: Inst
 /// Ingests the workspace of `manifest` if its build directory changed shape since the last
 /// look and cargo is not building there, adding what happened to `report`.
 fn ingest_if_changed(store: &Path, manifest: &Path, build_directory: &Path, report: &mut SyncReport) {
-    let Some(current) = shape(build_directory) else { return };
+    let Some(current) = shape(build_directory) else {
+        tracing::debug!("sync: {} does not exist", build_directory.display());
+        return;
+    };
     if recorded_shape(store, build_directory).is_some_and(|recorded| recorded == current) {
+        tracing::debug!("sync: {} unchanged since it was last looked at", build_directory.display());
         return;
     }
     if let Some(lock) = crate::checkout::cargo_lock_held(build_directory) {
+        tracing::debug!("sync: {} skipped, cargo holds {}", build_directory.display(), lock.display());
         report.busy.push(lock);
         return;
     }
+    tracing::debug!("sync: {} changed, ingesting it", build_directory.display());
     // The build directory looked at is the one ingested, whatever the workspace's
     // configuration says today (a registered root may have been built with CARGO_TARGET_DIR).
     let options = IngestOptions {

@@ -275,12 +275,18 @@ impl Workspace {
             && entry.environment == environment()
             && entry.files.iter().all(|(path, recorded)| state(path) == *recorded)
         {
+            tracing::debug!("cargo metadata: answered from {}", file.display());
             return Ok(entry.workspace);
         }
         // A new worktree: the answer for another one with the same files, unless the target
         // directory is given, which the content entry does not record.
         let reused = target.is_none().then(|| reuse_by_content(cache_directory, &start)).flatten();
         let asked = reused.is_none();
+        if asked {
+            tracing::debug!("cargo metadata: asked (no entry, or its inputs changed: {})", file.display());
+        } else {
+            tracing::debug!("cargo metadata: answered for another worktree with the same files, rebased");
+        }
         let workspace = match reused {
             Some(workspace) => workspace,
             None => Workspace::load(manifest_path, target.as_deref())?,

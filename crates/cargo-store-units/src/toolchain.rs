@@ -66,8 +66,10 @@ impl Toolchain {
         let file = cache_directory.join(format!("{}.txt", blake3::hash(&identity).to_hex()));
         let cached = cargo_store_fs::read_cache_entry(&file).and_then(|bytes| String::from_utf8(bytes).ok());
         if let Some(toolchain) = cached.as_deref().and_then(Toolchain::parse) {
+            tracing::debug!("rustc -vV: remembered in {}", file.display());
             return Ok(toolchain);
         }
+        tracing::debug!("rustc -vV: asked (nothing remembered for this rustc yet)");
         let toolchain = Toolchain::detect(directory)?;
         // An optimisation: failing to remember it is not the user's problem.
         cargo_store_fs::write_cache_entry(&file, toolchain.verbose_version.as_bytes());
