@@ -21,13 +21,14 @@ until a finished `cargo build --locked --message-format=json CARGO_BUILD_ARGS` t
   target directory, and the time it spends after cargo's "Blocking waiting for file lock"
   until its next line is its wait;
 - sccache: `RUSTC_WRAPPER=sccache`, its cache (SCCACHE_DIR in the scratch directory) warmed
-  by one cold build of the first worktree into a scratch target directory (before the first
-  repetition, not timed); before each build the server is started and its statistics zeroed,
+  by one cold build of the first worktree into a scratch target directory (`--target-dir`: a
+  CARGO_TARGET_DIR variable would be part of every key) before the first repetition, not timed; before each build the server is started and its statistics zeroed,
   after it they are read (`sccache --show-stats --stats-format json`: hits and misses per
   language) and the server stopped;
 - cargo-store: a fresh store (CARGO_STORE_DIR in the scratch directory), `cargo store hook
   install --repository PROJECT_DIR`, then a timed `git worktree add` (the hook's sync of the
-  first worktree into the store, then its checkout) and the build. The first repetition's
+  first worktree into the store, then its checkout) and the build; the hook is uninstalled
+  after it, so that the other approaches' new worktrees start empty. The first repetition's
   sync ingests into an empty store; later ones find it current.
 
 For each build: its time, the dependency units cargo compiled (compiler-artifact messages of
@@ -255,7 +256,8 @@ class Run:
         if not self.warmed:
             run([self.sccache, "--start-server"], env=env)
             warm = os.path.join(self.scratch, "sccache-first-target")
-            run(self.build, cwd=self.project, env=dict(env, CARGO_TARGET_DIR=warm))
+            # --target-dir, not CARGO_TARGET_DIR: sccache's keys hold every CARGO_* variable.
+            run(self.build + ["--target-dir", warm], cwd=self.project, env=env)
             run([self.sccache, "--stop-server"], env=env, check=False)
             self.warmed = True
         worktree = self.add_worktree("sccache")
@@ -275,9 +277,16 @@ class Run:
 
     def cargo_store(self):
         env = dict(self.env, CARGO_STORE_DIR=self.store)
-        if not self.hooked:
-            run([self.binary, "hook", "install", "--repository", self.project], env=env)
-            self.hooked = True
+        # Installed for this approach only: the others' `git worktree add` must not check out.
+        run([self.binary, "hook", "install", "--repository", self.project], env=env)
+        self.hooked = True
+        try:
+            return self.cargo_store_worktree(env)
+        finally:
+            run([self.binary, "hook", "uninstall", "--repository", self.project], env=env)
+            self.hooked = False
+
+    def cargo_store_worktree(self, env):
         path = os.path.join(self.scratch, f"worktree-{len(self.worktrees) + 1}-cargo-store")
         os.sync()
         seconds, _ = timed(["git", "worktree", "add", "--quiet", "--detach", path], cwd=self.project, env=env)
@@ -305,7 +314,7 @@ def mib(value):
 
 
 def cell(values, format):
-    if len(values) == 1:
+    if len(set(values)) == 1:
         return format(values[0])
     return f"{format(statistics.median(values))} ({format(min(values))}-{format(max(values))})"
 
