@@ -82,22 +82,28 @@ def spread(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "all": values}
 
 
-def inodes(root):
-    """{(device, inode): (links found, st_nlink, bytes on disk)} of the files under `root`."""
+def inodes(root, until=None):
+    """{(device, inode): (links found, st_nlink, bytes on disk)} of the files under `root`
+    (modified before `until`, a time.time(), if given)."""
     found = {}
     for directory, _, names in os.walk(root):
         for name in names:
-            status = os.lstat(os.path.join(directory, name))
+            try:
+                status = os.lstat(os.path.join(directory, name))
+            except FileNotFoundError:  # removed by a build meanwhile
+                continue
+            if until is not None and status.st_mtime > until:
+                continue
             key = (status.st_dev, status.st_ino)
             links, _, _ = found.get(key, (0, 0, 0))
             found[key] = (links + 1, status.st_nlink, status.st_blocks * 512)
     return found
 
 
-def unique_bytes(root, before=frozenset()):
+def unique_bytes(root, before=frozenset(), until=None):
     """Disk usage of the inodes under `root` that only `root` links to and `before` does not hold."""
     return sum(
-        size for key, (links, nlink, size) in inodes(root).items() if links == nlink and key not in before
+        size for key, (links, nlink, size) in inodes(root, until).items() if links == nlink and key not in before
     )
 
 
@@ -218,9 +224,10 @@ class Run:
         reader.start()
         output.append(new.stdout.read())
         new.wait()
-        new_end = time.perf_counter()
-        # At once, while the first worktree's build checks its fingerprints, before it writes.
-        added = unique_bytes(self.shared, before)
+        new_end, new_end_clock = time.perf_counter(), time.time()
+        # At once, while the first worktree's build checks its fingerprints; what it writes
+        # meanwhile is newer than the end of the new worktree's build.
+        added = unique_bytes(self.shared, before, new_end_clock)
         first.wait()
         first_end = time.perf_counter()
         reader.join()
