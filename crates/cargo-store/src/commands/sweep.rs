@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use cargo_store_ops::{RootSkip, RootSweep, SweepOptions, SweepReport, SweepSkip, SweptBecause, SweptKind, sweep};
 
 use crate::Context;
-use crate::output::{bytes, count, duration, json, parse_duration, parse_size};
+use crate::output::{bytes, count, duration, json, parse_duration, parse_size, span};
 
 /// Remove what no current build uses from the worktrees' build directories.
 ///
@@ -105,15 +105,6 @@ fn counted(number: u64, singular: &str, plural: &str) -> String {
     if number == 1 { format!("1 {singular}") } else { format!("{number} {plural}") }
 }
 
-/// `7 days`, `12 hours`, `90 seconds`: a `--max-age` for people.
-fn age(seconds: i64) -> String {
-    match seconds {
-        _ if seconds > 0 && seconds % 86_400 == 0 => counted((seconds / 86_400) as u64, "day", "days"),
-        _ if seconds > 0 && seconds % 3600 == 0 => counted((seconds / 3600) as u64, "hour", "hours"),
-        _ => counted(seconds.max(0) as u64, "second", "seconds"),
-    }
-}
-
 fn print_root(root: &RootSweep, max_age: i64) {
     let path = root.build_directory.display();
     if let Some(reason) = root.skipped {
@@ -152,7 +143,7 @@ fn print_root(root: &RootSweep, max_age: i64) {
             SweptKind::IncrementalSession => count(group.entries, "old incremental session"),
         };
         let because = match group.because {
-            SweptBecause::Age => format!("unused for {}", age(max_age)),
+            SweptBecause::Age => format!("unused for {}", span(max_age)),
             SweptBecause::UninstalledToolchain => "its toolchain is no longer installed".to_owned(),
             SweptBecause::Size => "over --max-size".to_owned(),
         };
