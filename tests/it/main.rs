@@ -21,6 +21,7 @@ mod lockfile;
 mod many_projects;
 mod reports;
 mod reuse;
+mod s3;
 mod safety;
 mod schema;
 mod snapshot;
