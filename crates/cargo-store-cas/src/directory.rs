@@ -210,8 +210,9 @@ impl StoreDirectory {
         self.root.join(TMP)
     }
 
-    /// A fresh temporary path in `tmp/`.
-    pub(crate) fn temporary(&self, name: &str) -> PathBuf {
+    /// A fresh temporary path in `tmp/`: a file written there and renamed into place is never
+    /// seen half-written, and one left by a crash is an orphan that gc deletes.
+    pub fn temporary(&self, name: &str) -> PathBuf {
         temporary_path(&self.tmp().join(name))
     }
 

@@ -153,6 +153,48 @@ pub struct StoredUnit {
     pub files: Vec<StoredFile>,
 }
 
+impl StoredUnit {
+    /// The unit as a manifest to store elsewhere (another store, a remote), its dependencies
+    /// named by their keys in `keys` (row id to key; see [`Index::unit_keys`]). `None` when a
+    /// dependency's key is not in `keys`, or an object of a non-empty file is unknown.
+    pub fn manifest(&self, keys: &HashMap<i64, String>) -> Option<NewUnit> {
+        let dependencies = self.dependencies.iter().map(|id| keys.get(id).cloned()).collect::<Option<Vec<_>>>()?;
+        let files = self
+            .files
+            .iter()
+            .map(|file| {
+                let object = file.object.map(|record| record.id);
+                if object.is_none() && file.size != 0 {
+                    return None;
+                }
+                Some(ManifestEntry {
+                    path: file.path.clone(),
+                    object,
+                    size: file.size,
+                    mode: file.mode,
+                    modified_ns: file.modified_ns,
+                    class: file.class,
+                    link_group: file.link_group,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(NewUnit {
+            key: self.key.clone(),
+            toolchain: self.toolchain.clone(),
+            layout: self.layout.clone(),
+            place: self.place.clone(),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            fingerprint_name: self.fingerprint_name.clone(),
+            fingerprint: self.fingerprint.clone(),
+            package: self.package.clone(),
+            bytes: self.bytes,
+            files,
+            dependencies,
+        })
+    }
+}
+
 /// Counts for `status`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -248,6 +290,27 @@ impl Index {
     /// that order; ids that are not stored are left out.
     pub fn units(&self, ids: &[i64]) -> crate::Result<Vec<StoredUnit>> {
         read_units(&self.connection, &self.path, ids)
+    }
+
+    /// The row ids of every stored unit, oldest first.
+    pub fn all_unit_ids(&self) -> crate::Result<Vec<i64>> {
+        let error = sql_error(&self.path);
+        let mut statement = self.connection.prepare_cached("SELECT id FROM units ORDER BY id").map_err(&error)?;
+        let rows = statement.query_map([], |row| row.get(0)).map_err(&error)?;
+        rows.collect::<Result<_, _>>().map_err(&error)
+    }
+
+    /// The keys of the stored units among `ids`.
+    pub fn unit_keys(&self, ids: impl IntoIterator<Item = i64>) -> crate::Result<HashMap<i64, String>> {
+        let error = sql_error(&self.path);
+        let mut statement = self.connection.prepare_cached("SELECT key FROM units WHERE id = ?1").map_err(&error)?;
+        let mut found = HashMap::new();
+        for id in ids {
+            if let Some(key) = statement.query_row([id], |row| row.get(0)).optional().map_err(&error)? {
+                found.insert(id, key);
+            }
+        }
+        Ok(found)
     }
 
     /// Every root that is not known to be missing, with the workspace it was last used from

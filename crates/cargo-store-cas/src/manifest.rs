@@ -151,6 +151,18 @@ fn from_json(bytes: &[u8]) -> Option<NewUnit> {
     })
 }
 
+impl NewUnit {
+    /// The manifest as stored on disk (and in a remote): JSON, with the format version.
+    pub fn to_json(&self) -> Vec<u8> {
+        to_json(self)
+    }
+
+    /// A manifest read back; `None` if it is not one this build understands.
+    pub fn from_json(bytes: &[u8]) -> Option<NewUnit> {
+        from_json(bytes)
+    }
+}
+
 /// `<64 hex>` or `<64 hex>.x`.
 fn parse_object(name: &str) -> Option<ObjectId> {
     let (hex, executable) = match name.strip_suffix(".x") {

@@ -66,6 +66,9 @@ pub struct CheckoutOptions {
     /// Ingest first what the repository's other worktrees built (`--no-sync` turns it off);
     /// never in a dry run, which changes nothing.
     pub sync: bool,
+    /// The remote to pull what the local store lacks from first (`None`: `--offline`, or no
+    /// remote configured); never in a dry run.
+    pub remote: Option<String>,
 }
 
 /// What a checkout did (or, with `--dry-run`, would do).
@@ -132,6 +135,9 @@ pub struct CheckoutReport {
     pub explanations: Vec<crate::Explanation>,
     /// What the sync before the checkout ingested; `null` with `--no-sync` or `--dry-run`.
     pub sync: Option<crate::SyncReport>,
+    /// What was pulled from the remote first; `null` without a remote, with `--offline` or
+    /// `--dry-run`.
+    pub remote: Option<crate::PullReport>,
     /// Wall time.
     pub elapsed_ms: u64,
 }
@@ -182,6 +188,7 @@ pub fn checkout_with_progress(
         dry_run: options.dry_run,
         explanations: Vec::new(),
         sync: None,
+        remote: None,
         elapsed_ms: 0,
     };
 
@@ -189,6 +196,11 @@ pub fn checkout_with_progress(
     let before = crate::sync::shape(&build_directory);
     if options.sync && !options.dry_run {
         report.sync = Some(crate::sync::sync(&options.store, &workspace, crate::sync::SYNC_BUDGET));
+    }
+    if let Some(remote) = options.remote.as_deref().filter(|_| !options.dry_run) {
+        let pulled = crate::remote::pull_in_passing(&options.store, &workspace, remote, waiting)?;
+        report.warnings.extend(pulled.warnings.iter().cloned());
+        report.remote = Some(pulled);
     }
     // What cargo built here already, to say why it did not use the stored builds.
     let here = if options.explain { crate::misses::built_here(&workspace, &toolchain)? } else { Vec::new() };

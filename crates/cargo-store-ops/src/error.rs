@@ -41,6 +41,15 @@ pub enum Error {
         /// The build directory.
         path: PathBuf,
     },
+    /// The remote failed (`pull` and `push` only: every other command goes on without it).
+    #[error("{}", message.split('\n').next().unwrap_or_default())]
+    Remote {
+        /// What failed, with its hint on a `hint:` line.
+        message: String,
+    },
+    /// This build of cargo-store has no remote tier.
+    #[error("this cargo-store was built without the remote tier (the `remote` feature)")]
+    RemoteDisabled,
     /// A command to run could not be started.
     #[error("cannot run `{program}`: {source}")]
     CommandNotStarted {
@@ -79,6 +88,8 @@ impl Error {
             Error::NotBuilt { .. } => Some("run `cargo build` first, then `cargo store ingest`; if the build went to another directory (`--target-dir`, `CARGO_TARGET_DIR` or `build.target-dir`), give ingest the same `--target-dir DIR`".to_owned()),
             Error::CommandNotStarted { program, .. } => Some(format!("check that `{program}` is installed, on PATH and executable")),
             Error::CargoIsBuilding { .. } => Some("run `cargo store checkout` again when the build has finished".to_owned()),
+            Error::Remote { message } => message.split_once("\nhint: ").map(|(_, hint)| hint.to_owned()),
+            Error::RemoteDisabled => Some("install it with the default features: `cargo install --path . --locked`".to_owned()),
             Error::NotABuildDirectory { .. } => Some("give the workspace's directory (the one with `Cargo.toml`), or a build directory that `cargo store ingest` or `checkout` registered (`cargo store roots` lists them)".to_owned()),
         }
     }

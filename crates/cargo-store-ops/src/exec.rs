@@ -38,6 +38,12 @@ pub struct ExecOptions {
     pub strict: bool,
     /// If the store is bigger than this after the ingest, collect garbage; `None` never does.
     pub size_budget: Option<u64>,
+    /// The remote, if one is configured.
+    pub remote: Option<String>,
+    /// `--offline`: the checkout does not pull from the remote.
+    pub offline: bool,
+    /// `--push`: the ingest pushes to the remote.
+    pub push: bool,
     /// The program and its arguments. An empty command is a program that cannot be started.
     pub command: Vec<OsString>,
 }
@@ -110,6 +116,7 @@ pub fn exec(options: &ExecOptions, events: &mut dyn ExecEvents) -> ExecReport {
         dry_run: false,
         explain: false,
         sync: true,
+        remote: options.remote.clone().filter(|_| !options.offline),
     };
     let checked_out = crate::checkout(&checkout_options, &mut |message: &str| events.waiting(message));
     match checked_out {
@@ -147,6 +154,7 @@ pub fn exec(options: &ExecOptions, events: &mut dyn ExecEvents) -> ExecReport {
         manifest_path: options.manifest_path.clone(),
         target_directory: options.target_directory.clone(),
         size_budget: options.size_budget,
+        push: options.remote.clone().filter(|_| options.push),
     };
     let ingested = crate::ingest(&ingest_options, &mut |message: &str| events.waiting(message));
     match ingested {
@@ -275,6 +283,9 @@ mod tests {
             link: LinkRequest::Auto,
             strict: false,
             size_budget: None,
+            remote: None,
+            offline: false,
+            push: false,
             command: command.iter().map(OsString::from).collect(),
         }
     }

@@ -68,6 +68,8 @@ pub struct IngestOptions {
     /// If the store is bigger than this after the ingest, collect garbage (as `git gc --auto`
     /// does), unless another command holds the store; `None` never does.
     pub size_budget: Option<u64>,
+    /// `--push`: then push the workspace's units to this remote (failures are warnings).
+    pub push: Option<String>,
 }
 
 /// Units skipped for one reason.
@@ -121,6 +123,8 @@ pub struct IngestReport {
     pub units_retime_deferred: u64,
     /// The collection run because the store went over its size budget, if any.
     pub gc: Option<GcReport>,
+    /// What `--push` pushed; `null` without it.
+    pub push: Option<crate::PushReport>,
     /// Wall time.
     pub elapsed_ms: u64,
 }
@@ -180,6 +184,7 @@ pub fn ingest_with_progress(
         units_retimed: 0,
         units_retime_deferred: 0,
         gc: None,
+        push: None,
         elapsed_ms: 0,
     };
     let mut skipped: BTreeMap<SkipReason, BTreeSet<String>> = BTreeMap::new();
@@ -405,6 +410,9 @@ pub fn ingest_with_progress(
             Some(count) => report.units_retimed = count,
             None => report.units_retime_deferred = retimes.len() as u64,
         }
+    }
+    if let Some(remote) = &options.push {
+        report.push = Some(crate::remote::push_in_passing(&options.store, &workspace, remote, waiting)?);
     }
     if let Some(max_size) = options.size_budget {
         let options = GcOptions {

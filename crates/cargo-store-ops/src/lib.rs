@@ -16,6 +16,7 @@ mod ingest;
 mod misses;
 mod pause;
 mod progress;
+mod remote;
 mod repair;
 mod roots;
 mod status;
@@ -38,6 +39,10 @@ pub use hint::hint_of;
 pub use ingest::{IngestOptions, IngestReport, SkipGroup, ingest, ingest_with_progress};
 pub use misses::{Miss, MissDifference};
 pub use progress::{NoProgress, Progress};
+pub use remote::{
+    Discovery, PUSH_VARIABLE, PullOptions, PullReport, PushOptions, PushReport, REMOTE_VARIABLE, RemoteNamespace,
+    RemoteTraffic, configured_remote, pull, push, push_requested,
+};
 pub use repair::{RepairReport, rebuild_index};
 pub use roots::RootState;
 pub use roots::{ForgetReport, RootEntry, RootsReport, forget, roots};

@@ -141,6 +141,7 @@ fn ingest_if_changed(store: &Path, manifest: &Path, build_directory: &Path, repo
         manifest_path: Some(manifest.to_path_buf()),
         target_directory: Some(build_directory.to_path_buf()),
         size_budget: None,
+        push: None,
     };
     match ingest(&options, &mut |_| {}) {
         // Ingest remembers the shape it saw: a failed build directory is tried again next time.

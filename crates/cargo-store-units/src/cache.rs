@@ -100,10 +100,7 @@ fn inputs(workspace: &Workspace, start: &Path) -> Vec<PathBuf> {
         files.push(directory.join(".cargo/config.toml"));
         files.push(directory.join(".cargo/config"));
     }
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
-    if let Some(home) = cargo_home {
+    if let Some(home) = crate::cargo_home() {
         files.push(home.join("config.toml"));
         files.push(home.join("config"));
     }

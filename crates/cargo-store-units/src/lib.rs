@@ -50,7 +50,7 @@ pub use repository::{build_inputs_digest, repository_of};
 pub use toolchain::Toolchain;
 pub use unit::{Build, Scan, Unit, UnitFile, UnitKind, scan};
 pub use variant::{Difference, DifferenceKind, Variant};
-pub use workspace::{Edge, Package, PackageId, SourceKind, Workspace};
+pub use workspace::{Edge, Package, PackageId, SourceKind, Workspace, cargo_home};
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

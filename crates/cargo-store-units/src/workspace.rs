@@ -97,6 +97,16 @@ pub struct Edge {
     pub platforms: Vec<String>,
 }
 
+/// Cargo's home directory: `CARGO_HOME`, else `~/.cargo`. Registry and git sources are
+/// unpacked under it, and cargo fingerprints a registry package by the absolute path of its
+/// sources, so units built under one home are fresh only under the same path.
+pub fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+}
+
 /// A Cargo workspace and the directories it builds into.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Workspace {
@@ -112,6 +122,24 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// A digest of the resolve: the registry and git packages this workspace depends on (name,
+    /// version, source), sorted. Two checkouts with the same resolve can use the same units
+    /// whatever else differs between them (members' sources, comments in `Cargo.lock`).
+    pub fn resolve_digest(&self) -> String {
+        let mut packages: Vec<&PackageId> =
+            self.packages.iter().filter(|package| package.id.source.is_some()).map(|package| &package.id).collect();
+        packages.sort_by(|a, b| (&a.name, &a.version, &a.source).cmp(&(&b.name, &b.version, &b.source)));
+        packages.dedup();
+        let mut hasher = blake3::Hasher::new();
+        for id in packages {
+            for part in [id.name.as_str(), id.version.as_str(), id.source.as_deref().unwrap_or_default()] {
+                hasher.update(part.as_bytes());
+                hasher.update(&[0]);
+            }
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+
     /// Why `package` is built in each worktree from the worktree's own files, never shared:
     /// a member, a path dependency (fingerprinted by mtime and path), or sources vendored
     /// inside the workspace (at another path in each worktree). `None` for a package from a

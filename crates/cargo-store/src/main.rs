@@ -61,6 +61,8 @@ struct Cli {
 enum Command {
     Ingest(commands::ingest::Arguments),
     Checkout(commands::checkout::Arguments),
+    Pull(commands::pull::Arguments),
+    Push(commands::push::Arguments),
     Status(commands::status::Arguments),
     Gc(commands::gc::Arguments),
     Sweep(commands::sweep::Arguments),
@@ -115,6 +117,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(arguments) => commands::ingest::run(&context, arguments),
         Command::Checkout(arguments) => commands::checkout::run(&context, arguments),
+        Command::Pull(arguments) => commands::pull::run(&context, arguments),
+        Command::Push(arguments) => commands::push::run(&context, arguments),
         Command::Status(arguments) => commands::status::run(&context, arguments),
         Command::Gc(arguments) => commands::gc::run(&context, arguments),
         Command::Sweep(arguments) => commands::sweep::run(&context, arguments),

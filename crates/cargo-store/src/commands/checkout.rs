@@ -71,6 +71,11 @@ pub struct Arguments {
     /// since the last look.
     #[arg(long)]
     no_sync: bool,
+    #[command(flatten)]
+    remote: crate::commands::remote::RemoteArgument,
+    /// Do not pull from the remote first: place only what the local store has.
+    #[arg(long)]
+    offline: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -87,6 +92,7 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         dry_run: arguments.dry_run,
         explain: arguments.explain,
         sync: !arguments.no_sync,
+        remote: arguments.remote.url().filter(|_| !arguments.offline),
     };
     let progress = crate::output::ProgressBar::new(!arguments.json && !context.quiet);
     let report = checkout_with_progress(&options, &mut context.waiting(), &progress).context("checkout failed")?;
@@ -99,6 +105,15 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
     }
     if context.quiet {
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(pulled) = &report.remote
+        && (pulled.units_pulled > 0 || pulled.units_found == 0 && pulled.warnings.is_empty())
+    {
+        // Its warnings are among the checkout's, printed above.
+        crate::commands::remote::print_pull(
+            &cargo_store_ops::PullReport { warnings: Vec::new(), ..pulled.clone() },
+            false,
+        );
     }
     if let Some(sync) = &report.sync {
         if sync.worktrees_synced > 0 {

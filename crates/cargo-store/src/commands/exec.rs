@@ -49,6 +49,15 @@ pub struct Arguments {
     /// Never collect garbage after the ingest.
     #[arg(long)]
     no_gc: bool,
+    /// Push the workspace's units to the remote after the ingest (for CI; a failing remote
+    /// is a warning).
+    #[arg(long, env = cargo_store_ops::PUSH_VARIABLE, value_parser = clap::builder::FalseyValueParser::new())]
+    push: bool,
+    #[command(flatten)]
+    remote: crate::commands::remote::RemoteArgument,
+    /// Do not pull from the remote before the checkout.
+    #[arg(long)]
+    offline: bool,
     /// Print the report as JSON, as the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -73,6 +82,9 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         link: arguments.link_mode.into(),
         strict: arguments.strict,
         size_budget: (!arguments.no_gc).then_some(arguments.max_size),
+        remote: arguments.remote.url(),
+        offline: arguments.offline,
+        push: arguments.remote.for_push(arguments.push)?.is_some(),
         command: arguments.command,
     };
     let mut printer = Printer { json: arguments.json, quiet: context.quiet, waiting: context.waiting() };

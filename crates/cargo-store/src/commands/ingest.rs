@@ -34,6 +34,11 @@ pub struct Arguments {
     /// Never collect garbage after the ingest.
     #[arg(long)]
     no_gc: bool,
+    /// Then push the workspace's units to the remote (for CI; a failing remote is a warning).
+    #[arg(long, env = cargo_store_ops::PUSH_VARIABLE, value_parser = clap::builder::FalseyValueParser::new())]
+    push: bool,
+    #[command(flatten)]
+    remote: crate::commands::remote::RemoteArgument,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -46,12 +51,18 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         manifest_path: arguments.manifest_path,
         target_directory: arguments.target_dir,
         size_budget: (!arguments.no_gc).then_some(arguments.max_size),
+        push: arguments.remote.for_push(arguments.push)?,
     };
     let progress = crate::output::ProgressBar::new(!arguments.json && !context.quiet);
     let report = ingest_with_progress(&options, &mut context.waiting(), &progress).context("ingest failed")?;
     if arguments.json {
         json(&report)?;
-    } else if !context.quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(pushed) = &report.push {
+        crate::commands::remote::print_push(pushed, context.quiet);
+    }
+    if !context.quiet {
         println!(
             "Ingested {} from `{}` in {}: {} added, {} deduplicated",
             count(report.units_added, "unit"),
