@@ -315,7 +315,7 @@ pub fn checkout_with_progress(
         }
     }
     report.conflicts = plan.conflicts.clone();
-    report.warnings = plan.warnings.clone();
+    report.warnings.extend(plan.warnings.iter().cloned());
     report.files_present = plan.files.iter().filter(|file| matches!(file.action, Action::Keep)).count() as u64;
     if options.explain {
         report.explanations = crate::explain::explain(&workspace, &namespace, &plan, &context);

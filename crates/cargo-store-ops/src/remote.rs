@@ -387,14 +387,11 @@ mod implementation {
             .map(|unit| (unit.key.clone(), unit))
             .collect();
         report.units_found = remote_units.len() as u64;
+        crate::pause::pause("pull-found");
         if remote_units.is_empty() {
-            report.other_namespaces = remote
-                .namespaces()
-                .unwrap_or_default()
-                .iter()
-                .filter(|other| *other != namespace)
-                .map(describe)
-                .collect();
+            // One listing, which also tells a bucket that does not exist.
+            report.other_namespaces =
+                remote.namespaces()?.iter().filter(|other| *other != namespace).map(describe).collect();
             return Ok(());
         }
 
@@ -695,6 +692,7 @@ mod implementation {
                 .collect();
             remote.upload(&uploads)?;
             report.objects_uploaded += uploads.len() as u64;
+            crate::pause::pause("push-uploaded");
 
             // Then manifests, a unit once its dependencies are there.
             let mut pending = missing;
@@ -709,6 +707,7 @@ mod implementation {
                 remote.publish_units(&group_namespace, &ready)?;
                 report.units_pushed += ready.len() as u64;
                 on_remote.extend(ready.iter().map(|unit| unit.key.clone()));
+                crate::pause::pause("push-published-level");
                 pending = later;
             }
             remote.publish_namespace(&group_namespace)?;

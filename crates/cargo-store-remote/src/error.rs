@@ -83,13 +83,14 @@ pub enum Error {
         /// What its bytes hash to.
         actual: String,
     },
-    /// An earlier failure of this command turned the remote off (see [`crate::Remote`]).
-    #[error("the remote {remote} is off for the rest of this command after: {first}")]
+    /// An earlier failure of this command turned the remote off (see [`crate::Remote`]): the
+    /// message and hint are that failure's.
+    #[error("{first}")]
     Off {
-        /// The remote.
-        remote: String,
         /// The failure that turned it off.
         first: String,
+        /// Its hint.
+        hint: Option<String>,
     },
     /// Reading or writing a local file failed.
     #[error("cannot {action} {}: {source}", path.display())]
@@ -126,7 +127,7 @@ impl Error {
             Error::Damaged { .. } => {
                 "the unit was not used; `cargo store push` from a machine that has it writes no object twice, so delete the object on the remote to let it be uploaded again"
             }
-            Error::Off { .. } => return None,
+            Error::Off { hint, .. } => return hint.as_deref().map(Cow::Borrowed),
             Error::Io { .. } => "check the store directory's permissions and free space",
         }))
     }
@@ -173,12 +174,14 @@ pub(crate) fn classify(
             None => error.message().to_owned(),
         }
     };
+    if text.contains("NoSuchBucket") {
+        return Error::Missing { remote, directory };
+    }
     match error.kind() {
         opendal::ErrorKind::PermissionDenied if CREDENTIAL_CODES.iter().any(|code| text.contains(code)) => {
             Error::Authentication { remote, detail: detail() }
         }
         opendal::ErrorKind::PermissionDenied => Error::Denied { remote, operation, detail: detail() },
-        opendal::ErrorKind::NotFound if text.contains("NoSuchBucket") => Error::Missing { remote, directory },
         opendal::ErrorKind::Unexpected if text.contains("timeout reached") => {
             Error::Timeout { remote, seconds: timeout }
         }

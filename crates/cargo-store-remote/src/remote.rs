@@ -73,7 +73,7 @@ impl Namespace {
         hasher.update(self.toolchain.as_bytes());
         hasher.update(&[0]);
         hasher.update(self.cargo_home.as_bytes());
-        hasher.finalize().to_hex()[..20].to_owned()
+        hasher.finalize().to_hex()[..16].to_owned()
     }
 }
 
@@ -119,7 +119,7 @@ pub struct Remote {
     conditional: bool,
     succeeded: AtomicBool,
     failures: AtomicU32,
-    off: Mutex<Option<String>>,
+    off: Mutex<Option<(String, Option<String>)>>,
     requests: AtomicU64,
     uploaded: AtomicU64,
     downloaded: AtomicU64,
@@ -237,7 +237,12 @@ impl Remote {
 
     /// The failure that turned the remote off, if one did.
     pub fn off(&self) -> Option<String> {
-        self.off.lock().ok().and_then(|off| off.clone())
+        self.off_error().map(|error| error.to_string())
+    }
+
+    fn off_error(&self) -> Option<Error> {
+        let off = self.off.lock().ok()?.clone()?;
+        Some(Error::Off { first: off.0, hint: off.1 })
     }
 
     // Names in the layout.
@@ -251,8 +256,10 @@ impl Remote {
         format!("{ROOT}/namespaces/{}", namespace.id())
     }
 
+    /// 128 bits of the key's blake3: names stay short enough for servers that keep a key as
+    /// a file name (s3s-fs, MinIO in filesystem mode).
     fn key_hash(key: &str) -> String {
-        blake3::hash(key.as_bytes()).to_hex().to_string()
+        blake3::hash(key.as_bytes()).to_hex()[..32].to_owned()
     }
 
     fn unit_path(namespace: &Namespace, key_hash: &str) -> String {
@@ -265,7 +272,7 @@ impl Remote {
             hasher.update(part.as_bytes());
             hasher.update(&[0]);
         }
-        format!("{}/packages/{}/", Self::namespace_path(namespace), &hasher.finalize().to_hex()[..32])
+        format!("{}/packages/{}/", Self::namespace_path(namespace), &hasher.finalize().to_hex()[..16])
     }
 
     fn resolve_path(namespace: &Namespace, digest: &str) -> String {
@@ -281,8 +288,8 @@ impl Remote {
         path: &str,
         future: impl IntoFuture<Output = opendal::Result<T>>,
     ) -> crate::Result<Result<T, opendal::ErrorKind>> {
-        if let Some(first) = self.off() {
-            return Err(Error::Off { remote: self.name.clone(), first });
+        if let Some(off) = self.off_error() {
+            return Err(off);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         match future.await {
@@ -315,7 +322,7 @@ impl Remote {
                     || !self.succeeded.load(Ordering::Relaxed)
                     || failures >= FAILURES_BEFORE_OFF;
                 if off && let Ok(mut first) = self.off.lock() {
-                    first.get_or_insert_with(|| error.to_string());
+                    first.get_or_insert_with(|| (error.to_string(), error.hint().map(|hint| hint.into_owned())));
                 }
                 Err(error)
             }
