@@ -67,6 +67,11 @@ pub struct DoctorOptions {
     pub manifest_path: Option<PathBuf>,
     /// `--target-dir`.
     pub target_directory: Option<PathBuf>,
+    /// The remote to check, if one is configured.
+    pub remote: Option<String>,
+    /// `--push`: also check that this machine can write to the remote (one small object,
+    /// written and deleted: the only thing doctor ever writes).
+    pub push: bool,
 }
 
 /// How one check came out.
@@ -85,8 +90,8 @@ pub enum CheckStatus {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Check {
     /// A stable name: `store`, `lock`, `store-filesystem`, `store-space`, `index`, `workspace`,
-    /// `build-filesystem`, `link-modes`, `toolchain` (in that order; checks that do not apply
-    /// are left out).
+    /// `build-filesystem`, `link-modes`, `toolchain`, `remote`, `remote-write` (in that order;
+    /// checks that do not apply are left out).
     pub name: &'static str,
     /// Ok, warning or error.
     pub status: CheckStatus,
@@ -97,15 +102,15 @@ pub struct Check {
 }
 
 impl Check {
-    fn ok(name: &'static str, detail: impl Into<String>) -> Check {
+    pub(crate) fn ok(name: &'static str, detail: impl Into<String>) -> Check {
         Check { name, status: CheckStatus::Ok, detail: detail.into(), hint: None }
     }
 
-    fn warning(name: &'static str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
+    pub(crate) fn warning(name: &'static str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
         Check { name, status: CheckStatus::Warning, detail: detail.into(), hint: Some(hint.into()) }
     }
 
-    fn error(name: &'static str, detail: impl Into<String>, hint: Option<String>) -> Check {
+    pub(crate) fn error(name: &'static str, detail: impl Into<String>, hint: Option<String>) -> Check {
         Check { name, status: CheckStatus::Error, detail: detail.into(), hint }
     }
 }
@@ -233,6 +238,10 @@ pub fn doctor(options: &DoctorOptions) -> crate::Result<DoctorReport> {
             Check::error("toolchain", detail, hint)
         }
     });
+
+    if let Some(remote) = &options.remote {
+        checks.extend(crate::remote::doctor_checks(remote, namespace.as_deref(), options.push));
+    }
 
     Ok(DoctorReport {
         version: REPORT_VERSION,

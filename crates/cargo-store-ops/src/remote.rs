@@ -221,6 +221,12 @@ pub(crate) fn push_in_passing(
     Ok(report)
 }
 
+/// The remote's checks for `doctor`: reachable, the bucket there, readable, and with `push`
+/// writable; and what it holds for this machine's namespace.
+pub(crate) fn doctor_checks(remote: &str, toolchain: Option<&str>, push: bool) -> Vec<crate::Check> {
+    implementation::doctor_checks(remote, toolchain, push)
+}
+
 #[cfg(not(feature = "remote"))]
 mod implementation {
     //! This build has no remote tier (the `remote` feature is off).
@@ -238,6 +244,10 @@ mod implementation {
         _: &mut dyn FnMut(&str),
     ) -> crate::Result<PullReport> {
         Err(disabled())
+    }
+
+    pub(super) fn doctor_checks(_: &str, _: Option<&str>, _: bool) -> Vec<crate::Check> {
+        vec![crate::Check::error("remote", disabled().to_string(), disabled().hint())]
     }
 
     pub(super) fn push_units(
@@ -290,6 +300,64 @@ mod implementation {
 
     fn open(url: &str) -> Result<Remote, cargo_store_remote::Error> {
         Remote::open(&RemoteUrl::parse(url)?, Settings::from_environment())
+    }
+
+    pub(super) fn doctor_checks(url: &str, toolchain: Option<&str>, push: bool) -> Vec<crate::Check> {
+        use cargo_store_remote::CheckResult;
+        let remote = match open(url) {
+            Ok(remote) => remote,
+            Err(error) => {
+                let hint = error.hint().map(|hint| hint.into_owned()).unwrap_or_default();
+                return vec![crate::Check::warning("remote", error.to_string(), hint)];
+            }
+        };
+        let mut checks: Vec<crate::Check> = remote
+            .check(push)
+            .into_iter()
+            .map(|check| {
+                let name = if check.name == "remote writable" { "remote-write" } else { "remote" };
+                match check.result {
+                    CheckResult::Pass(detail) => crate::Check::ok(name, detail),
+                    CheckResult::Warn(detail, hint) => crate::Check::warning(name, detail, hint),
+                    // Every command goes on without the remote: a warning, not an error.
+                    CheckResult::Fail(detail, hint) => crate::Check::warning(name, detail, hint),
+                }
+            })
+            .collect();
+        let reachable = checks.first().is_some_and(|check| check.status == crate::CheckStatus::Ok);
+        // A remote nobody pushed to yet has no namespaces: nothing to compare.
+        if let (Some(toolchain), true) = (toolchain, reachable) {
+            let namespace = namespace_of(toolchain);
+            let namespaces = remote.namespaces().unwrap_or_default();
+            let known = namespaces.contains(&namespace);
+            let others: Vec<String> = namespaces
+                .into_iter()
+                .filter(|other| *other != namespace)
+                .map(|other| format!("{} with CARGO_HOME={}", other.toolchain, other.cargo_home))
+                .collect();
+            if let Some(first) = checks.first_mut() {
+                first.detail.push_str(&format!(
+                    "; {} units for this machine ({} with CARGO_HOME={})",
+                    if known { "has" } else { "has no" },
+                    namespace.toolchain,
+                    namespace.cargo_home
+                ));
+                if !known && !others.is_empty() {
+                    first.status = crate::CheckStatus::Warning;
+                    first.hint = Some(format!(
+                        "the remote has units of {}: units move only between machines with the same toolchain and the same CARGO_HOME path",
+                        others.join("; ")
+                    ));
+                }
+            }
+        }
+        if !push {
+            checks.push(crate::Check::ok(
+                "remote-write",
+                "not checked (`cargo store doctor --push` writes and deletes one small object to check)",
+            ));
+        }
+        checks
     }
 
     pub(super) fn pull_workspace(

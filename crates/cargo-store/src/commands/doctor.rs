@@ -15,7 +15,9 @@ use crate::output::{count, json};
 /// filesystem it is on and how much room is left, that the store lock works, and what the
 /// store holds. In a Cargo project it also finds the build directory and probes, with a small
 /// temporary file, whether reflinks and hard links work from the store into it: that decides
-/// whether checkout shares files or copies them. Nothing is created or changed: a store that
+/// whether checkout shares files or copies them. With a remote configured (`--remote` or
+/// CARGO_STORE_REMOTE), it checks that the remote is reachable, exists and can be read, and
+/// with `--push` written. Nothing is created or changed (but `--push`'s probe object): a store that
 /// does not exist yet is checked through its parent directory, and the lock is only tried,
 /// never waited for.
 ///
@@ -33,6 +35,12 @@ pub struct Arguments {
     /// The target directory, if not the workspace's default.
     #[arg(long, value_name = "DIR")]
     target_dir: Option<PathBuf>,
+    #[command(flatten)]
+    remote: crate::commands::remote::RemoteArgument,
+    /// Also check that this machine can push to the remote: writes and deletes one small
+    /// object (the only thing doctor ever writes).
+    #[arg(long)]
+    push: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -44,6 +52,8 @@ pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> 
         store: context.store.clone(),
         manifest_path: arguments.manifest_path,
         target_directory: arguments.target_dir,
+        remote: arguments.remote.url(),
+        push: arguments.push,
     };
     let report = doctor(&options).context("doctor failed")?;
     if arguments.json {
