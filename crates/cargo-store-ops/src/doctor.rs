@@ -631,7 +631,13 @@ mod tests {
 
     fn options(store: &Path) -> DoctorOptions {
         // No manifest: the current directory of `cargo test` is this crate, a Cargo project.
-        DoctorOptions { store: store.to_path_buf(), manifest_path: None, target_directory: None }
+        DoctorOptions {
+            store: store.to_path_buf(),
+            manifest_path: None,
+            target_directory: None,
+            remote: None,
+            push: false,
+        }
     }
 
     fn check<'r>(report: &'r DoctorReport, name: &str) -> &'r Check {
