@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::{Error, REPORT_VERSION};
+use crate::Error;
 
 /// The environment variable that names the remote.
 pub const REMOTE_VARIABLE: &str = "CARGO_STORE_REMOTE";
@@ -271,6 +271,7 @@ mod implementation {
     use cargo_store_units::{Toolchain, Workspace};
 
     use super::*;
+    use crate::REPORT_VERSION;
     use crate::checkout::storable_packages;
 
     fn describe(namespace: &Namespace) -> RemoteNamespace {
