@@ -22,9 +22,11 @@ use crate::snapshot::{Filters, cargo_store_snapshot};
 use crate::support::{describe, printed};
 
 /// The commands, in the order the top-level help lists them.
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 16] = [
     "ingest",
     "checkout",
+    "pull",
+    "push",
     "status",
     "gc",
     "sweep",
