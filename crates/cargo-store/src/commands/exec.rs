@@ -165,6 +165,21 @@ impl<W: FnMut(&str)> ExecEvents for Printer<W> {
         if self.human() && report.gc.is_some() {
             eprintln!("cargo-store: the store was over its size budget and was collected (`cargo store status`)");
         }
+        if let Some(pushed) = &report.push {
+            // Exec's own words go to stderr: stdout is the command's.
+            for warning in &pushed.warnings {
+                crate::output::message("warning", warning);
+            }
+            if self.human() && pushed.units_pushed > 0 {
+                eprintln!(
+                    "cargo-store: pushed {} to {} in {} ({} uploaded)",
+                    count(pushed.units_pushed, "unit"),
+                    pushed.remote,
+                    duration(pushed.elapsed_ms),
+                    bytes(pushed.traffic.bytes_uploaded),
+                );
+            }
+        }
     }
 
     fn nothing_built(&mut self, path: &Path) {
