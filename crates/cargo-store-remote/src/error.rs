@@ -210,3 +210,33 @@ fn transport_detail(error: &opendal::Error) -> String {
     }
     last
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classified(kind: opendal::ErrorKind, message: &str) -> Error {
+        classify("s3://team-cache", false, 5.0, "read", "key", &opendal::Error::new(kind, message))
+    }
+
+    #[test]
+    fn server_answers_become_what_to_fix() {
+        let wrong_secret = classified(
+            opendal::ErrorKind::PermissionDenied,
+            r#"S3Error { code: "SignatureDoesNotMatch", message: "..." }"#,
+        );
+        assert!(matches!(wrong_secret, Error::Authentication { ref detail, .. } if detail == "SignatureDoesNotMatch"));
+        assert!(wrong_secret.is_configuration());
+        assert!(wrong_secret.hint().is_some_and(|hint| hint.contains("AWS_SECRET_ACCESS_KEY")));
+
+        let read_only = classified(opendal::ErrorKind::PermissionDenied, r#"S3Error { code: "AccessDenied" }"#);
+        assert!(matches!(read_only, Error::Denied { .. }) && !read_only.is_configuration());
+
+        let no_bucket = classified(opendal::ErrorKind::Unexpected, r#"S3Error { code: "NoSuchBucket" }"#);
+        assert!(matches!(no_bucket, Error::Missing { directory: false, .. }), "{no_bucket:?}");
+        assert!(no_bucket.to_string().contains("s3://team-cache"));
+
+        let slow = classified(opendal::ErrorKind::Unexpected, "operation timeout reached");
+        assert!(matches!(slow, Error::Timeout { .. }) && slow.is_transport());
+    }
+}

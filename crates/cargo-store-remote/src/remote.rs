@@ -618,3 +618,56 @@ impl Remote {
         checks
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_separate_toolchains_and_cargo_homes() {
+        let here =
+            Namespace::new("rustc 1.95.0 (59807616e) x86_64-unknown-linux-gnu", Path::new("/home/runner/.cargo"));
+        let other_home = Namespace::new(&here.toolchain, Path::new("/root/.cargo"));
+        let other_toolchain =
+            Namespace::new("rustc 1.96.0 (0123456789) x86_64-unknown-linux-gnu", Path::new(&here.cargo_home));
+        assert_eq!(here.id(), Namespace::new(&here.toolchain, Path::new(&here.cargo_home)).id());
+        assert_ne!(here.id(), other_home.id());
+        assert_ne!(here.id(), other_toolchain.id());
+        assert_eq!(here.id().len(), 16);
+    }
+
+    #[test]
+    fn a_directory_remote_writes_objects_once_and_reads_them_back() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let url = RemoteUrl::Directory { path: directory.path().to_path_buf() };
+        let remote = Remote::open(&url, Settings::from_environment()).expect("the directory opens");
+        let source = directory.path().join("source");
+        std::fs::write(&source, b"object bytes").expect("write the source");
+        let id = ObjectId::of_bytes(b"object bytes", false);
+        assert_eq!(remote.present_objects(&[id]).expect("lookup").len(), 0);
+        assert_eq!(remote.upload(&[(id, source.clone())]).expect("upload"), 12);
+        // Written once: a second upload writes nothing.
+        assert_eq!(remote.upload(&[(id, source)]).expect("upload again"), 0);
+        let copy = directory.path().join("copy");
+        let downloaded = remote.download(&[(id, copy.clone())]);
+        assert!(matches!(downloaded.as_slice(), [Ok(Some(12))]), "{downloaded:?}");
+        assert_eq!(std::fs::read(&copy).expect("the copy"), b"object bytes");
+
+        // Damaged on the remote: detected, never written out.
+        let (prefix, name) = id.file_name();
+        std::fs::write(directory.path().join(ROOT).join("objects").join(prefix).join(name), b"other bytes")
+            .expect("damage the object");
+        let damaged = directory.path().join("damaged");
+        let downloaded = remote.download(&[(id, damaged.clone())]);
+        assert!(matches!(downloaded.as_slice(), [Err(Error::Damaged { .. })]), "{downloaded:?}");
+        assert!(!damaged.exists());
+    }
+
+    #[test]
+    fn a_missing_directory_is_refused_with_its_path() {
+        let url = RemoteUrl::Directory { path: PathBuf::from("/nonexistent/cargo-store-remote") };
+        let error = Remote::open(&url, Settings::from_environment()).expect_err("no such directory");
+        assert!(matches!(error, Error::Missing { directory: true, .. }));
+        assert!(error.to_string().contains("/nonexistent/cargo-store-remote"));
+    }
+}
