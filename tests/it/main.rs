@@ -19,6 +19,7 @@ mod hook;
 mod human;
 mod lockfile;
 mod many_projects;
+mod remote;
 mod reports;
 mod reuse;
 mod s3;
