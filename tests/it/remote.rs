@@ -460,10 +460,10 @@ fn a_lock_no_machine_pushed_still_gets_the_units_of_its_unchanged_packages() {
     let (report, pulled) = checkout(&fixture, &store_b(&fixture), &remote, &worktree_b);
     let context = format!("B's checkout of a lock nobody pushed: {report:#?} {pulled:#?}");
     assert_eq!(pulled.discovery, "packages", "{context}");
-    // pm's and native's units, and mid's and gitdep's built on leaf 1.0.0 (same packages, other
-    // units than B's build needs), with leaf 1.0.0 under them.
-    assert_eq!(pulled.units_found, ELIGIBLE_UNITS - 1, "{context}");
-    assert_eq!(pulled.units_pulled, ELIGIBLE_UNITS, "{context}");
+    // Only pm's and native's units: mid's and gitdep's were built on leaf 1.0.0, which B's lock
+    // does not have, so they are neither pulled nor placed (nor leaf 1.0.0 under them).
+    assert_eq!(pulled.units_found, ELIGIBLE_UNITS - UNITS_ABOVE_LEAF, "{context}");
+    assert_eq!(pulled.units_pulled, ELIGIBLE_UNITS - UNITS_ABOVE_LEAF, "{context}");
     assert_eq!(pulled.units_unavailable, 0, "{context}");
     assert!(pulled.warnings.is_empty(), "{context}");
     // Only pm's and native's units fit B's lock: the others are not placed.

@@ -98,7 +98,7 @@ pub struct PullReport {
     pub namespace: RemoteNamespace,
     /// How the units were found.
     pub discovery: Discovery,
-    /// Units of this workspace's packages the remote has.
+    /// Units of this workspace's packages the remote has, built against its resolve.
     pub units_found: u64,
     /// Of those, units the local store had already.
     pub units_present: u64,
@@ -491,6 +491,11 @@ mod implementation {
             remote_units.extend(fetched.into_iter().map(|unit| (unit.key.clone(), unit)));
         }
         remote_units.retain(|key, _| !local_keys.contains(key));
+        // Only builds against this resolve: a unit whose dependencies are builds of other
+        // versions (an older lock file's) would never be placed here.
+        let usable = within_resolve(remote_units.values(), &packages, &local_keys);
+        remote_units.retain(|key, _| usable.contains(key));
+        report.units_found = (remote_units.len() + local.len()) as u64;
 
         // Objects the local store lacks, downloaded and checked; the ones that fail make
         // their units unavailable.
@@ -603,6 +608,34 @@ mod implementation {
             ));
         }
         Ok(())
+    }
+
+    /// The keys of `units` built against the resolve of `packages`: their package is one of
+    /// them, and so is every dependency's, recursively (a dependency in `local` counts as
+    /// one).
+    fn within_resolve<'u>(
+        units: impl IntoIterator<Item = &'u NewUnit>,
+        packages: &HashSet<cargo_store_cas::PackageKey>,
+        local: &HashSet<String>,
+    ) -> HashSet<String> {
+        let units: Vec<&NewUnit> = units.into_iter().filter(|unit| packages.contains(&unit.package)).collect();
+        let mut kept: HashSet<String> = units.iter().map(|unit| unit.key.clone()).collect();
+        loop {
+            let before = kept.len();
+            for unit in &units {
+                if kept.contains(&unit.key)
+                    && !unit
+                        .dependencies
+                        .iter()
+                        .all(|dependency| kept.contains(dependency) || local.contains(dependency))
+                {
+                    kept.remove(&unit.key);
+                }
+            }
+            if kept.len() == before {
+                return kept;
+            }
+        }
     }
 
     /// The keys of `units` whose objects are all had (none in `failed`) and whose
@@ -785,11 +818,10 @@ mod implementation {
             if let Some(digest) = &digest
                 && group_namespace == *namespace
             {
-                let listed: Vec<NewUnit> = group
-                    .iter()
-                    .filter(|unit| on_remote.contains(&unit.key) && workspace_packages.contains(&unit.package))
-                    .map(|unit| (*unit).clone())
-                    .collect();
+                let published = group.iter().copied().filter(|unit| on_remote.contains(&unit.key));
+                let usable = within_resolve(published, &workspace_packages, &HashSet::new());
+                let listed: Vec<NewUnit> =
+                    group.iter().filter(|unit| usable.contains(&unit.key)).map(|unit| (*unit).clone()).collect();
                 if !listed.is_empty() {
                     remote.publish_resolve(&group_namespace, digest, &listed)?;
                     report.resolve_index = true;

@@ -110,7 +110,7 @@ impl Error {
         Some(Cow::Borrowed(match self {
             Error::Url { .. } => "use s3://BUCKET[/PREFIX] for an S3-compatible bucket or file:///PATH for a directory",
             Error::Unreachable { .. } | Error::Timeout { .. } => {
-                "check AWS_ENDPOINT_URL (for an S3-compatible server) and the network; `cargo store doctor` checks the remote; `--offline` skips it"
+                "check AWS_ENDPOINT_URL (for an S3-compatible server) and the network; `cargo store doctor` checks the remote; `checkout --offline` skips it"
             }
             Error::Authentication { .. } => {
                 "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (or AWS_PROFILE); for a public bucket, unset them to read anonymously"
