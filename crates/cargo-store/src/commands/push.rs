@@ -40,9 +40,7 @@ pub struct Arguments {
 
 /// Runs the command.
 pub fn run(context: &Context, arguments: Arguments) -> anyhow::Result<ExitCode> {
-    let remote = arguments.remote.url().context(
-        "no remote configured\nhint: set CARGO_STORE_REMOTE=s3://BUCKET[/PREFIX] (or file:///PATH), or pass --remote URL",
-    )?;
+    let remote = arguments.remote.required("no remote configured")?;
     let options = PushOptions {
         store: context.store.clone(),
         manifest_path: arguments.manifest_path,

@@ -27,9 +27,17 @@ impl RemoteArgument {
         if !push {
             return Ok(None);
         }
-        self.url().map(Some).context(
-            "--push needs a remote\nhint: set CARGO_STORE_REMOTE=s3://BUCKET[/PREFIX] (or file:///PATH), or pass --remote URL",
-        )
+        self.required("--push needs a remote").map(Some)
+    }
+
+    /// The remote, for a command that needs one: an error saying `missing` and how to
+    /// configure one when there is none.
+    pub fn required(&self, missing: &str) -> anyhow::Result<String> {
+        self.url().with_context(|| {
+            format!(
+                "{missing}\nhint: set CARGO_STORE_REMOTE=s3://BUCKET[/PREFIX] (or file:///PATH), or pass --remote URL"
+            )
+        })
     }
 }
 
